@@ -1,0 +1,10 @@
+"""lc-core."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("lc-core")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,165 @@
+"""The one text-generation interface used by infbench, eren and readin. Torch-free.
+
+A backend turns prompts into completions::
+
+    from lc_core.inference import GenerationConfig, get_backend
+
+    backend = get_backend("hf", model="path/to/model")          # or "openai", "vllm"
+    outs = backend.generate(["The capital of France is"], GenerationConfig(max_new_tokens=8))
+
+Backends are registered by name and imported lazily (``"name": "module:Class"``), so importing this
+module imports neither torch nor vllm nor openai.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ChatMessage",
+    "Prompt",
+    "GenerationConfig",
+    "Backend",
+    "register_backend",
+    "get_backend",
+    "available_backends",
+    "BACKENDS",
+]
+
+# A chat prompt is a list of {"role": "system"|"user"|"assistant", "content": str}.
+ChatMessage = Mapping[str, str]
+Prompt = str | Sequence[ChatMessage]
+
+
+@dataclass(kw_only=True)
+class GenerationConfig:
+    """How to decode one request. Greedy unless ``temperature > 0``.
+
+    Args:
+        max_new_tokens: tokens to generate at most.
+        temperature: 0 means greedy (argmax); > 0 samples.
+        top_p: nucleus sampling mass (1.0 = off).
+        top_k: top-k sampling (0 = off).
+        stop: strings that end the completion (not included in the output).
+        seed: sampling seed (per request), for reproducible sampling.
+        chat: treat string prompts as a single user message of a chat model (apply the chat template).
+    """
+
+    max_new_tokens: int = 128
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    chat: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {self.max_new_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def replace(self, **changes: Any) -> GenerationConfig:
+        return dataclasses.replace(self, **changes)
+
+
+class Backend(abc.ABC):
+    """A text-generation backend.
+
+    Subclasses implement :meth:`generate` and the tokenizer helpers. ``generate`` takes either one
+    config for all prompts or one config per prompt (per-request ``max_new_tokens``), returns one
+    string per prompt in the same order, and never includes the prompt in the output.
+    """
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def generate(self, prompts: Sequence[Prompt], config: GenerationConfig | Sequence[GenerationConfig]) -> list[str]:
+        """Complete each prompt."""
+
+    @abc.abstractmethod
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` under the backend's tokenizer (no special tokens)."""
+
+    @abc.abstractmethod
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of token ids."""
+
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens in ``text``."""
+        return len(self.encode(text))
+
+    def truncate_middle(self, text: str, max_tokens: int) -> str:
+        """Keep the first and last ``max_tokens // 2`` tokens of ``text`` (∞Bench-style middle truncation)."""
+        ids = self.encode(text)
+        if len(ids) <= max_tokens:
+            return text
+        half = max_tokens // 2
+        return self.decode(ids[:half]) + self.decode(ids[len(ids) - (max_tokens - half) :])
+
+    @staticmethod
+    def _configs(n: int, config: GenerationConfig | Sequence[GenerationConfig]) -> list[GenerationConfig]:
+        if isinstance(config, GenerationConfig):
+            return [config] * n
+        configs = list(config)
+        if len(configs) != n:
+            raise ValueError(f"got {len(configs)} generation configs for {n} prompts")
+        return configs
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (servers, GPU memory)."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# name -> "module:Class"; modules are imported only when the backend is asked for.
+BACKENDS: dict[str, str] = {
+    "hf": "lc_core.inference.hf:HFBackend",
+    "openai": "lc_core.inference.openai_api:OpenAIBackend",
+    "vllm": "lc_core.inference.vllm_backend:VLLMBackend",
+}
+
+
+def register_backend(name: str, target: str) -> None:
+    """Register ``"module:Class"`` under ``name`` (third-party backends)."""
+    if ":" not in target:
+        raise ValueError(f"backend target must look like 'module:Class', got {target!r}")
+    BACKENDS[name] = target
+
+
+def available_backends() -> list[str]:
+    return sorted(BACKENDS)
+
+
+def get_backend(name: str, **kwargs: Any) -> Backend:
+    """Build the backend registered as ``name`` with ``kwargs``.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+        ImportError: the backend's extra is not installed (the message names it).
+    """
+    if name not in BACKENDS:
+        raise KeyError(f"unknown backend {name!r}; known: {', '.join(available_backends())}")
+    module_name, cls_name = BACKENDS[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        extra = {"hf": "torch", "openai": "api", "vllm": "vllm"}.get(name, name)
+        raise ImportError(f"backend {name!r} needs extra dependencies: pip install 'lc-core[{extra}]' ({e})") from e
+    cls = getattr(module, cls_name)
+    return cls(**kwargs)
