@@ -1,0 +1,1 @@
+"""Kernels: one folder per op with a plain-torch ``naive.py`` reference and Triton versions (see STYLE.md)."""
