@@ -3,11 +3,11 @@
 # ///
 """Heavier checks than the CI command: per-package isolated tests on every Python, lint, wheels, slow tests.
 
-    uv run nox -l                                   # list sessions
-    uv run nox -s tests                             # every package x Python 3.10-3.13, each env holds one package
-    uv run nox -s "tests-3.11(package='infbench')"  # one cell
-    uv run nox -k infbench                          # everything about one package
-    uv run nox -s lint wheels slow
+uv run nox -l                                   # list sessions
+uv run nox -s tests                             # every package x Python 3.10-3.13, each env holds one package
+uv run nox -s "tests-3.11(package='infbench')"  # one cell
+uv run nox -k infbench                          # everything about one package
+uv run nox -s lint wheels slow
 """
 
 from __future__ import annotations
@@ -36,7 +36,15 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
 
 def _sync(session: nox.Session, package: str, extras: list[str]) -> None:
     """Install one package (plus lc-core) from the lock into the session venv: siblings stay out."""
-    args = ["uv", "sync", "--frozen", "--no-default-groups", "--group=test", f"--package={package}", f"--python={session.python}"]
+    args = [
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        "--group=test",
+        f"--package={package}",
+        f"--python={session.python}",
+    ]
     args += [f"--extra={e}" for e in extras]
     session.run_install(*args, env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location})
 
@@ -90,6 +98,8 @@ def wheels(session: nox.Session, package: str) -> None:
     session.run(py, "-c", f"import {module}; print({module}.__name__, {module}.__version__)", external=True)
     if package == "infbench":
         # the light install must not drag torch in
-        session.run(py, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)", external=True)
+        session.run(
+            py, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)", external=True
+        )
     if os.environ.get("KEEP_WHEEL_VENVS") != "1":
         shutil.rmtree(venv, ignore_errors=True)

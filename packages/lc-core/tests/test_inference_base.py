@@ -3,7 +3,6 @@
 import pytest
 
 import lc_core.inference.base
-
 from lc_core.inference import BACKENDS, Backend, GenerationConfig, get_backend, register_backend
 
 

@@ -18,9 +18,17 @@ def test_markdown_table_layout():
 
 
 def test_manifest_masks_secrets():
-    m = run_manifest({"model": "m", "api_key": "sk-SECRET", "nested": {"hf_token": "hf_SECRET"}})
+    m = run_manifest(
+        {"model": "m", "api_key": "sk-SECRET", "nested": {"hf_token": "hf_SECRET", "Authorization": "Bearer SECRET"}},
+        task="passkey",
+        max_new_tokens=6,
+        tokenizer="bytes",
+    )
     text = json.dumps(m)
     assert "SECRET" not in text
+    # names that merely contain "key"/"token" are data, not secrets
+    assert m["task"] == "passkey" and m["max_new_tokens"] == 6 and m["tokenizer"] == "bytes"
+    assert m["versions"].get("tokenizers", "absent") != "***"
     assert m["config"]["model"] == "m" and m["versions"]["lc-core"]
 
 

@@ -6,6 +6,7 @@ Run ``lc-core info`` to see versions, devices and which kernel paths are active.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -61,10 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_optional_commands() -> None:
     # modules that register subcommands; each is optional because it may need an extra
     for module in ("lc_core.inference.server",):
-        try:
+        with contextlib.suppress(ImportError):
             __import__(module)
-        except ImportError:
-            pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["log_level", "triton_interpret", "force_naive", "cache_dir", "get_secret"]
+__all__ = ["log_level", "triton_interpret", "force_naive", "cache_dir", "get_secret", "world_size", "local_rank"]
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -46,3 +46,13 @@ def get_secret(name: str) -> str | None:
     """
     value = os.environ.get(name)
     return value if value else None
+
+
+def world_size() -> int:
+    """``WORLD_SIZE`` (set by torchrun; default 1): number of processes in a distributed run."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def local_rank() -> int:
+    """``LOCAL_RANK`` (set by torchrun; default 0): this process's index on its machine (its GPU)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))

@@ -127,7 +127,9 @@ def get_field(
     value = row[name]
     if types is not None and not isinstance(value, types):
         names = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
-        raise DataError(f"expected {names}, got {type(value).__name__} ({str(value)[:60]!r})", path=path, line=line, field=name)
+        raise DataError(
+            f"expected {names}, got {type(value).__name__} ({str(value)[:60]!r})", path=path, line=line, field=name
+        )
     return value
 
 
@@ -216,9 +218,7 @@ class ResultsStore:
         data = self.path.read_bytes()
         good_end = 0
         offset = 0
-        lineno = 0
-        for raw in data.splitlines(keepends=True):
-            lineno += 1
+        for lineno, raw in enumerate(data.splitlines(keepends=True), start=1):
             end = offset + len(raw)
             complete = raw.endswith(b"\n")
             text = raw.strip()
@@ -230,9 +230,6 @@ class ResultsStore:
                         raise DataError("corrupt line in the middle of a results file", path=self.path, line=lineno) from None
                     logger.warning("%s:%d: dropping a torn last line left by an interrupted write", self.path, lineno)
                     break
-                if not complete:
-                    # a parseable but unterminated line: keep it and terminate it below
-                    pass
                 k = self.key_of(obj)
                 if k in self._records:
                     raise DataError(f"duplicate id {k!r}", path=self.path, line=lineno, field=str(self._key))

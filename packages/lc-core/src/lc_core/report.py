@@ -15,6 +15,7 @@ import datetime as _dt
 import importlib.metadata
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,8 +26,9 @@ from lc_core.io import atomic_write_json, atomic_write_text
 
 __all__ = ["markdown_table", "format_value", "run_manifest", "package_versions", "git_sha", "write_results", "timestamp"]
 
-# Keys whose values must never reach a results file or a log.
-_SECRET_MARKERS = ("key", "token", "secret", "password", "authorization")
+# Keys whose values must never reach a results file or a log: whole names or ``*_<name>`` suffixes, so
+# ``api_key``/``hf_token`` are masked while ``passkey``/``max_new_tokens``/``tokenizer`` are kept.
+_SECRET_KEY = re.compile(r"(?:^|[_-])(?:api[_-]?key|secret|secret[_-]key|password|passwd|authorization|token)$", re.IGNORECASE)
 
 
 def timestamp() -> str:
@@ -111,7 +113,7 @@ def _scrub(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         out = {}
         for k, v in obj.items():
-            if isinstance(k, str) and any(m in k.lower() for m in _SECRET_MARKERS) and v not in (None, ""):
+            if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, ""):
                 out[k] = "***"
             else:
                 out[k] = _scrub(v)
@@ -124,7 +126,7 @@ def _scrub(obj: Any) -> Any:
 def run_manifest(config: Any = None, *, packages: Iterable[str] = (), **extra: Any) -> dict[str, Any]:
     """What produced a result: time, argv, host, Python, package versions, git sha, config.
 
-    Fields that look like secrets (``api_key``, ``token``…) are masked.
+    Fields named like secrets (``api_key``, ``hf_token``, ``password``…) are masked.
     """
     return _scrub(
         {
@@ -140,7 +142,9 @@ def run_manifest(config: Any = None, *, packages: Iterable[str] = (), **extra: A
     )
 
 
-def write_results(out_prefix: str | os.PathLike[str], record: Mapping[str, Any], table: str | None = None) -> tuple[Path, Path | None]:
+def write_results(
+    out_prefix: str | os.PathLike[str], record: Mapping[str, Any], table: str | None = None
+) -> tuple[Path, Path | None]:
     """Write ``<prefix>.json`` (the record) and ``<prefix>.md`` (the table) atomically."""
     prefix = Path(out_prefix)
     json_path = prefix.with_name(prefix.name + ".json")

@@ -51,7 +51,6 @@ def requires_torch() -> Any:
 
 def get_err_ratio(ref: Any, out: Any) -> float:
     """RMS of ``ref - out`` divided by the RMS of ``ref`` (both tensors)."""
-    torch = requires_torch()
     ref = ref.detach().double()
     out = out.detach().double()
     err = (ref - out).flatten().square().mean().sqrt().item()

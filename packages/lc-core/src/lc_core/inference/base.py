@@ -29,6 +29,7 @@ __all__ = [
     "get_backend",
     "available_backends",
     "BACKENDS",
+    "cut_at_stop",
 ]
 
 # A chat prompt is a list of {"role": "system"|"user"|"assistant", "content": str}.
@@ -100,6 +101,12 @@ class Backend(abc.ABC):
         """Number of tokens in ``text``."""
         return len(self.encode(text))
 
+    def count_prompt_tokens(self, prompt: Prompt, config: GenerationConfig | None = None) -> int:
+        """Tokens of ``prompt`` as the model sees it; the default counts the text (chat: the message contents)."""
+        if isinstance(prompt, str):
+            return self.count_tokens(prompt)
+        return sum(self.count_tokens(m["content"]) for m in prompt)
+
     def truncate_middle(self, text: str, max_tokens: int) -> str:
         """Keep the first and last ``max_tokens // 2`` tokens of ``text`` (∞Bench-style middle truncation)."""
         ids = self.encode(text)
@@ -125,6 +132,17 @@ class Backend(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """``text`` up to the earliest occurrence of any of the ``stop`` strings."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            pos = text.find(s)
+            if pos != -1:
+                cut = min(cut, pos)
+    return text[:cut]
 
 
 # name -> "module:Class"; modules are imported only when the backend is asked for.

@@ -12,14 +12,14 @@ from lc_core import env
 __all__ = ["is_triton_available", "triton_runs_on", "get_device", "device_context", "next_power_of_2"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def is_triton_available() -> bool:
     """True when ``triton`` can be imported (it is Linux-only and not a base dependency)."""
-    if importlib.util.find_spec("triton") is None:
-        return False
     try:
+        if importlib.util.find_spec("triton") is None:
+            return False
         import triton  # noqa: F401
-    except Exception:  # a broken install must not break the torch fallbacks
+    except Exception:  # a broken or blocked install must not break the torch fallbacks
         return False
     return True
 
