@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load_optional_commands() -> None:
     # modules that register subcommands; each is optional because it may need an extra
-    for module in ("lc_core.inference.server",):
+    for module in ("lc_core.inference.server", "lc_core.train.cli"):
         with contextlib.suppress(ImportError):
             __import__(module)
 
