@@ -83,6 +83,7 @@ class ArchConfig:
         ffn_matrices: 3 for a gated FFN (SwiGLU: gate, up, down), 2 for a plain one.
         tied: input and output embeddings share one matrix (counted once in N).
         attention_bias: Q/K/V projections carry biases (Qwen2 style); biases are parameters but no matmul FLOPs.
+        attention_out_bias: the output projection carries a bias (Llama's ``attention_bias`` sets both).
         name: a label carried into reports.
     """
 
@@ -96,6 +97,7 @@ class ArchConfig:
     ffn_matrices: int = 3
     tied: bool = True
     attention_bias: bool = False
+    attention_out_bias: bool = False
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -155,7 +157,9 @@ class ArchConfig:
         return out
 
 
-def paper_config(n_layers: float, d_model: float, n_heads: float, n_kv_heads: float, *, name: str = "", **kw: Any) -> ArchConfig:
+def paper_config(
+    n_layers: float, d_model: float, n_heads: float, n_kv_heads: float, *, name: str = "", **kw: Any
+) -> ArchConfig:
     """A config following the paper's recipe: d_h 64, SwiGLU, d_ff = int(8d/3), V 50,304, tied embeddings."""
     return ArchConfig(n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv_heads, name=name, **kw)
 
@@ -209,7 +213,9 @@ def _hf_get(cfg: Mapping[str, Any], names: tuple[str, ...], path: Path | None, *
             return cfg[n]
     if default is not ...:
         return default
-    raise DataError(f"missing required field (also looked for {', '.join(names[1:]) or 'no alias'})", path=path, field=names[0])
+    raise DataError(
+        f"missing required field (also looked for {', '.join(names[1:]) or 'no alias'})", path=path, field=names[0]
+    )
 
 
 def from_hf_config(source: str | os.PathLike[str] | Mapping[str, Any], *, name: str | None = None) -> ArchConfig:
@@ -272,6 +278,7 @@ def from_hf_config(source: str | os.PathLike[str] | Mapping[str, Any], *, name: 
             ffn_matrices=3 if gated else 2,
             tied=tied,
             attention_bias=bool(raw.get("attention_bias", model_type == "qwen2")),
+            attention_out_bias=bool(raw.get("attention_out_bias", model_type != "qwen2" and raw.get("attention_bias", False))),
             name=label,
         )
     except ValueError as e:
@@ -291,6 +298,7 @@ def from_gqa_config(cfg: Any, *, name: str = "lc-gqa") -> ArchConfig:
         ffn_matrices=3 if getattr(cfg, "ffn_type", "gated") == "gated" else 2,
         tied=bool(getattr(cfg, "tie_word_embeddings", True)),
         attention_bias=bool(getattr(cfg, "attention_bias", False)),
+        attention_out_bias=bool(getattr(cfg, "attention_out_bias", False)),
         name=name,
     )
 
