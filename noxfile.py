@@ -97,7 +97,17 @@ def wheels(session: nox.Session, package: str) -> None:
     session.run(str(venv / "bin" / package), "--help", external=True, silent=True)
     session.run(py, "-c", f"import {module}; print({module}.__name__, {module}.__version__)", external=True)
     if package == "infbench":
-        # the light install must not drag torch in
+        # the light install generates and scores without torch
+        work = venv / "work"
+        exe = str(venv / "bin" / "infbench")
+        session.run(exe, "generate", "--tasks", "passkey", "--lengths", "1k", "--out", str(work / "data"), external=True)
+        preds = work / "results" / "demo" / "preds_passkey.jsonl"
+        preds.parent.mkdir(parents=True, exist_ok=True)
+        preds.write_text(
+            '{"id": 0, "prediction": "71432", "ground_truth": "71432"}\n{"id": 1, "prediction": "1", "ground_truth": "2"}\n'
+        )
+        session.run(exe, "score", str(preds.parent), external=True)
+        # and must not drag torch in
         session.run(
             py, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is not None)", external=True
         )
