@@ -58,6 +58,10 @@ def test_atomic_write_json_replaces_whole_file(tmp_path):
     atomic_write_json(p, {"b": [1, 2]})
     assert json.loads(p.read_text()) == {"b": [1, 2]}
     assert [f.name for f in p.parent.iterdir()] == ["r.json"]
+    # readable like any file the user writes, not mkstemp's private 0600
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_results_store_resume_and_no_duplicates(tmp_path):
