@@ -72,7 +72,9 @@ def chunk_ssd_torch(
         state = x.new_zeros((bsz, nheads, headdim, dstate), dtype=cdt)
     else:
         if tuple(initial_state.shape) != (bsz, nheads, headdim, dstate):
-            raise ValueError(f"initial_state must be [B, H, P, N] = {(bsz, nheads, headdim, dstate)}, got {tuple(initial_state.shape)}")
+            raise ValueError(
+                f"initial_state must be [B, H, P, N] = {(bsz, nheads, headdim, dstate)}, got {tuple(initial_state.shape)}"
+            )
         state = initial_state.to(cdt)
     if seqlen == 0:
         return x.new_zeros((bsz, 0, nheads, headdim)), state
@@ -100,6 +102,8 @@ def chunk_ssd_torch(
     Cc = Cf.view(bsz, nchunks, Q, ngroups, dstate)
     segc = seg.view(bsz, nchunks, Q) if seg is not None else None
     causal = torch.ones(Q, Q, dtype=torch.bool, device=x.device).tril()
+    tracked = (x, dt, A, B, C, D, initial_state, log_decay_offset)
+    inplace = not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tracked))
 
     # segment of the token before the current chunk; the initial state belongs to the first token's document
     prev_seg = torch.zeros(bsz, dtype=torch.long, device=x.device)
@@ -112,13 +116,21 @@ def chunk_ssd_torch(
         xb, Bb, Cb = xdt[:, c0:c1], Bc[:, c0:c1], Cc[:, c0:c1]
 
         # intra-chunk: y_l = sum_{s<=l} (C_l . B_s) exp(acs_l - acs_s) dt_s x_s
-        diff = (acs[:, :, :, None, :] - acs[:, :, None, :, :]).permute(0, 1, 4, 2, 3)  # [b, k, H, l, s]
-        decay = torch.exp(diff.masked_fill(~causal, float("-inf")))
-        if segc is not None:
-            same = segc[:, c0:c1, :, None] == segc[:, c0:c1, None, :]  # [b, k, l, s]
-            decay = decay * same[:, :, None].to(cdt)
+        acs_h = acs.transpose(2, 3)  # [b, k, H, Q]
+        diff = acs_h[..., :, None] - acs_h[..., None, :]  # [b, k, H, l, s], a fresh contiguous tensor
         cb = torch.einsum("bklgn,bksgn->bkgls", Cb, Bb)
-        scores = decay.view(bsz, k, ngroups, rep, Q, Q) * cb[:, :, :, None]
+        same = (segc[:, c0:c1, :, None] == segc[:, c0:c1, None, :])[:, :, None].to(cdt) if segc is not None else None
+        if inplace:
+            # inference: reuse one [b, k, H, Q, Q] buffer instead of allocating four
+            scores = diff.masked_fill_(~causal, float("-inf")).exp_()
+            if same is not None:
+                scores.mul_(same)
+            scores = scores.view(bsz, k, ngroups, rep, Q, Q).mul_(cb[:, :, :, None])
+        else:
+            decay = torch.exp(diff.masked_fill(~causal, float("-inf")))
+            if same is not None:
+                decay = decay * same
+            scores = decay.view(bsz, k, ngroups, rep, Q, Q) * cb[:, :, :, None]
         y = torch.einsum("bkgrls,bksgrp->bklgrp", scores, xb)
 
         # chunk states: S_c = sum_s exp(acs_last - acs_s) dt_s x_s ⊗ B_s (tokens of the last segment only)
