@@ -58,7 +58,7 @@ def tests(session: nox.Session, package: str) -> None:
     others = [m for p, (m, _) in PACKAGES.items() if p not in (package, "lc-core")]
     # the isolation proof: a sibling must not be importable here
     session.run("python", "-c", f"import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in {others!r}))")
-    session.run("pytest", f"packages/{package}/tests", "-m", "not slow", *session.posargs)
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
 
 
 @nox.session(python="3.11")
