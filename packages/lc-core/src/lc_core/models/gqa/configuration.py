@@ -20,10 +20,12 @@ from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 from transformers.activations import ACT2FN
 
-__all__ = ["GQAConfig", "FFN_TYPES", "ATTN_IMPLS", "default_d_ff"]
+__all__ = ["GQAConfig", "FFN_TYPES", "ATTN_IMPLS", "ROPE_SCALING_TYPES", "default_d_ff"]
 
 FFN_TYPES = ("gated", "plain")
 ATTN_IMPLS = ("sdpa", "matmul")
+# transformers RoPE variants whose frequencies do not depend on the current sequence length
+ROPE_SCALING_TYPES = ("linear", "llama3", "yarn")
 
 
 def default_d_ff(d_model: int, ffn_type: str) -> int:
@@ -54,6 +56,10 @@ class GQAConfig(PreTrainedConfig):
         activation: a ``transformers.activations.ACT2FN`` name, e.g. ``"silu"``, ``"relu"``, ``"gelu"``,
             ``"relu2"`` (ReLU squared) (alias ``hidden_act``).
         rope_theta: RoPE base.
+        rope_scaling_config: optional frequency scaling in transformers' ``rope_parameters`` format without
+            ``rope_theta``, e.g. ``{"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}``; ``rope_type`` is one of
+            :data:`ROPE_SCALING_TYPES`. The frequencies come from ``transformers.modeling_rope_utils``.
         norm_eps: RMSNorm epsilon (alias ``rms_norm_eps``).
         tie_word_embeddings: share the input embedding with the output head.
         init_std: std of the normal init of every matrix (alias ``initializer_range``).
@@ -87,6 +93,7 @@ class GQAConfig(PreTrainedConfig):
     ffn_type: str = "gated"
     activation: str = "silu"
     rope_theta: float | int = 10000.0
+    rope_scaling_config: dict | None = None
     norm_eps: float = 1e-6
     tie_word_embeddings: bool = False
     init_std: float = 0.02
@@ -141,6 +148,12 @@ class GQAConfig(PreTrainedConfig):
                 f"GQAConfig.activation {self.activation!r} is not a transformers activation; "
                 "use e.g. 'silu', 'relu', 'gelu' or 'relu2'"
             )
+        if self.rope_scaling_config is not None:
+            rope_type = self.rope_scaling_config.get("rope_type")
+            if rope_type not in ROPE_SCALING_TYPES:
+                raise ValueError(
+                    f"GQAConfig.rope_scaling_config.rope_type must be one of {ROPE_SCALING_TYPES}, got {rope_type!r}"
+                )
         if self.rope_theta <= 0 or self.norm_eps <= 0 or self.init_std < 0:
             raise ValueError(
                 f"GQAConfig: rope_theta ({self.rope_theta}) and norm_eps ({self.norm_eps}) must be > 0, "
