@@ -1,0 +1,5 @@
+import sys
+
+from cfdbench.cli import main
+
+sys.exit(main())
