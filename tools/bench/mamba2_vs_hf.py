@@ -29,17 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _worker import run_child
+
 from lc_core.logging import get_logger, setup_logging
+from lc_core.report import machine_header
 
 logger = get_logger("mamba2_vs_hf")
 
@@ -238,37 +238,8 @@ def stream_worker(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def machine_header() -> dict[str, Any]:
-    import torch
-    import transformers
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "torch_threads": torch.get_num_threads(),
-    }
-
-
 def _run_child(spec_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
-    spec_path.write_text(json.dumps(spec))
-    proc = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--worker", str(spec_path)], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark worker {spec_path.name} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(os.path.abspath(__file__), spec_path, spec)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,16 @@ from typing import Any
 
 from lc_core.io import atomic_write_json, atomic_write_text
 
-__all__ = ["markdown_table", "format_value", "run_manifest", "package_versions", "git_sha", "write_results", "timestamp"]
+__all__ = [
+    "machine_header",
+    "markdown_table",
+    "format_value",
+    "run_manifest",
+    "package_versions",
+    "git_sha",
+    "write_results",
+    "timestamp",
+]
 
 # Keys whose values must never reach a results file or a log: whole names or ``*_<name>`` suffixes, so
 # ``api_key``/``hf_token`` are masked while ``passkey``/``max_new_tokens``/``tokenizer`` are kept.
@@ -154,3 +163,32 @@ def write_results(
         md_path = prefix.with_name(prefix.name + ".md")
         atomic_write_text(md_path, table)
     return json_path, md_path
+
+
+def machine_header() -> dict[str, Any]:
+    """What a benchmark ran on: CPU model, logical CPUs, 1-minute load, Python, torch/transformers and threads."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    header: dict[str, Any] = {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+    }
+    versions = package_versions()
+    header["torch"] = versions.get("torch")
+    header["transformers"] = versions.get("transformers")
+    try:
+        import torch
+
+        header["torch_threads"] = torch.get_num_threads()
+        header["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        pass
+    return header
