@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _worker import run_child
+from _worker import malloc_release_to_os, peak_kb, reset_peak, run_child, status_kb
 
 from lc_core.logging import get_logger, setup_logging
 from lc_core.report import machine_header
@@ -67,46 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="write <out>.json and <out>.md")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser
-
-
-def _status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _reset_peak() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def _peak_kb(reset_ok: bool) -> int:
-    if reset_ok:
-        value = _status_kb("VmHWM")
-        if value is not None:
-            return value
-    # ru_maxrss is in KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _malloc_release_to_os() -> None:
-    """Pin glibc's mmap threshold at 64 KiB and trim the heap, so freed tensors leave the RSS."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        # M_MMAP_THRESHOLD = -3 in <malloc.h>
-        libc.mallopt(-3, 64 * 1024)
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        logger.warning("glibc malloc controls unavailable; peak memory may under-count reused heap blocks")
 
 
 def _config(spec: dict[str, Any]) -> Any:
@@ -188,16 +148,16 @@ def memory_worker(spec: dict[str, Any]) -> dict[str, Any]:
     model = _build(spec["impl"], spec)
     ids = _ids(spec, spec["seq_len"])
     with torch.inference_mode():
-        _malloc_release_to_os()
+        malloc_release_to_os()
         model(ids, use_cache=False, logits_to_keep=1)
-        base_kb = _status_kb("VmRSS") or 0
-        reset_ok = _reset_peak()
+        base_kb = status_kb("VmRSS") or 0
+        reset_ok = reset_peak()
         out = model(ids, use_cache=False, logits_to_keep=1)
-        peak_kb = _peak_kb(reset_ok)
+        peak = peak_kb(reset_ok)
         del out
     return {
-        "peak_extra_mib": max(peak_kb - base_kb, 0) / 1024 if reset_ok else None,
-        "peak_rss_mib": peak_kb / 1024,
+        "peak_extra_mib": max(peak - base_kb, 0) / 1024 if reset_ok else None,
+        "peak_rss_mib": peak / 1024,
         "memory_method": "VmHWM reset via clear_refs" if reset_ok else "ru_maxrss (whole process)",
     }
 
