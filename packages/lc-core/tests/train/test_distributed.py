@@ -85,7 +85,7 @@ def test_plain_checkpoint_format_matches_torch_dcp() -> None:
     assert torch.equal(fresh_opt.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
 
 
-@pytest.mark.slow
+# the acceptance test: 2-process gloo DDP/FSDP == 1 process with the same global batch (~30 s on 2 cores)
 @pytest.mark.parametrize(
     "mode,group", [("ddp", "own"), ("fsdp", "caller")], ids=["ddp-train-inits-group", "fsdp-caller-group-stop-resume"]
 )
