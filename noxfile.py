@@ -27,10 +27,10 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 
 # package -> (import name, extras its own tests need)
 PACKAGES: dict[str, tuple[str, list[str]]] = {
-    "lc-core": ("lc_core", ["torch", "api"]),
-    "infbench": ("infbench", ["hf"]),
-    "gqa-cost": ("gqa_cost", ["torch"]),
-    "cfdbench": ("cfdbench", []),
+    "lc-core": ("lc_core", ["torch", "api", "plot"]),
+    "infbench": ("infbench", ["hf", "plot"]),
+    "gqa-cost": ("gqa_cost", ["torch", "plot"]),
+    "cfdbench": ("cfdbench", ["plot"]),
 }
 
 
