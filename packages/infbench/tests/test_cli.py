@@ -138,3 +138,18 @@ def test_bad_prediction_file_reports_line(tmp_path, capsys):
     (tmp_path / "preds_passkey.jsonl").write_text('{"id": 0, "prediction": "1", "ground_truth": "1"}\n{"id": 1,\n')
     assert main(["score", str(tmp_path / "preds_passkey.jsonl")]) == 2
     assert "preds_passkey.jsonl:2" in capsys.readouterr().err
+
+
+def test_quickstart_runs_the_embedded_demo_model(tmp_path, capsys):
+    """The README main command, shortened: the real hf backend on lc-core's packaged demo Mamba-2, offline."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    argv = ["run", "--model", "lc-core/demo-mamba2", "--tasks", "passkey", "--lengths", "1k", "--n-depths", "2"]
+    assert main(argv + ["--repeats", "1", "--output", str(tmp_path), "--no-progress"]) == 0
+    assert "Retrieve.PassKey" in capsys.readouterr().out
+    results = list((tmp_path / "lc-core--demo-mamba2").glob("results_*.json"))
+    record = json.loads(results[0].read_text())
+    # the card reports 90 % at 1024 bytes: two rows at depths 0 and 1 are within what the model retrieves
+    assert record["scores"]["passkey"]["score"] == 100.0
+    preds = (tmp_path / "lc-core--demo-mamba2" / "preds_passkey.jsonl").read_text().splitlines()
+    assert len(preds) == 2
