@@ -16,24 +16,8 @@ from lc_core.models.mamba2.presets import tiny_config
 
 
 @pytest.fixture(autouse=True)
-def _single_thread():
-    # tiny shapes: one intra-op thread avoids OpenMP oversubscription on a shared CI box
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(single_thread):
     yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    m = Mamba2ForCausalLM(tiny_config(ssm_state_dtype="float64")).double().eval()
-    gen = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, p in m.named_parameters():
-            if not name.endswith(("A_log", "dt_bias")):
-                p.add_(0.1 * torch.randn(p.shape, generator=gen, dtype=torch.float64))
-    return m
 
 
 IDS = torch.randint(0, 97, (2, 50), generator=torch.Generator().manual_seed(2))

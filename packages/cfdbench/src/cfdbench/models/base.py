@@ -8,6 +8,8 @@ the mask so obstacle/boundary cells are exactly zero. Non-autoregressive models 
 
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import nn
 
@@ -65,7 +67,7 @@ def pixel_grid(height: int, width: int, device: torch.device | str | None = None
     return torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(-1, 2)
 
 
-class AutoModel(nn.Module):
+class AutoModel(nn.Module, abc.ABC):
     """Base class of autoregressive models: ``(inputs, case_params, mask) -> preds``.
 
     Attributes:
@@ -74,8 +76,9 @@ class AutoModel(nn.Module):
 
     out_channels: int = 2
 
-    def forward(self, inputs: torch.Tensor, case_params: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        raise NotImplementedError
+    @abc.abstractmethod
+    def forward(self, inputs: torch.Tensor, case_params: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Predict the next frame (``out_channels`` fields) from the current frame, case parameters and mask."""
 
     def next_frame(self, inputs: torch.Tensor, case_params: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Full ``[B, 2, H, W]`` next state; u-only models carry v over from ``inputs`` unchanged."""
@@ -85,11 +88,12 @@ class AutoModel(nn.Module):
         return torch.cat([preds, inputs[:, 1:2] * mask], dim=1)
 
 
-class NonAutoModel(nn.Module):
+class NonAutoModel(nn.Module, abc.ABC):
     """Base class of non-autoregressive models: ``(case_params, t, query_idxs) -> u`` at the query pixels."""
 
-    def forward(self, case_params: torch.Tensor, t: torch.Tensor, query_idxs: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        raise NotImplementedError
+    @abc.abstractmethod
+    def forward(self, case_params: torch.Tensor, t: torch.Tensor, query_idxs: torch.Tensor) -> torch.Tensor:
+        """Predict u at the query pixels from the case parameters and the time."""
 
     @torch.no_grad()
     def generate_one(self, case_params: torch.Tensor, t: torch.Tensor, height: int, width: int) -> torch.Tensor:

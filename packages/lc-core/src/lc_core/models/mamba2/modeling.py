@@ -56,35 +56,31 @@ __all__ = [
 ]
 
 
-def _chunk_ssd(backend: str) -> Any:
-    # the dispatcher lives in the kernels package; fall back to torch if it is not importable in this build
+def _dispatched(name: str, torch_fn: Any, backend: str) -> Any:
+    # the dispatchers live in the kernels package; fall back to torch if it is not importable in this build
     if backend == "torch":
-        return chunk_ssd_torch
+        return torch_fn
     try:
-        from lc_core.ops.ssd import chunk_ssd
-    except ImportError:
-        return chunk_ssd_torch
+        import lc_core.ops.ssd as ssd_ops
+
+        dispatcher = getattr(ssd_ops, name)
+    except (ImportError, AttributeError):
+        return torch_fn
 
     def run(*args: Any, **kwargs: Any) -> Any:
-        return chunk_ssd(*args, backend=backend, **kwargs)
+        return dispatcher(*args, backend=backend, **kwargs)
 
     return run
+
+
+def _chunk_ssd(backend: str) -> Any:
+    return _dispatched("chunk_ssd", chunk_ssd_torch, backend)
 
 
 def _ssd_state_update(backend: str) -> Any:
     from lc_core.ops.ssd.naive import naive_ssd_state_update
 
-    if backend == "torch":
-        return naive_ssd_state_update
-    try:
-        from lc_core.ops.ssd import ssd_state_update
-    except ImportError:
-        return naive_ssd_state_update
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return ssd_state_update(*args, backend=backend, **kwargs)
-
-    return run
+    return _dispatched("ssd_state_update", naive_ssd_state_update, backend)
 
 
 def discretize_dt(
