@@ -30,7 +30,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "lc-core": ("lc_core", ["torch", "api", "plot"]),
     "infbench": ("infbench", ["hf", "plot"]),
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
-    "cfdbench": ("cfdbench", ["plot"]),
+    "cfdbench": ("cfdbench", ["plot", "neuralop"]),
 }
 
 

@@ -7,7 +7,8 @@ restrictions (``original=False``, the default):
 * cavity: baseline viscosity 1e-3 instead of 1e-5 (Re = 100 instead of 1e4); PROP keeps ``Re <= max_re``;
 * every problem: cases with ``Re > max_re`` are dropped;
 * dam: a **single-phase** channel flow over the step stands in for the two-phase VOF dam break (no gravity, no free
-  surface); use the OpenFOAM backend (interFoam) for the real dam break;
+  surface); use the OpenFOAM backend (interFoam) for the real dam break, which also writes the water volume fraction
+  as an extra ``alpha.npy`` ``[T, 64, 64]`` per case (the loader reads only ``u.npy``/``v.npy`` and ignores it);
 * tube: single-phase channel (the water/air interface of the original is dropped);
 * frame interval ``data_dt`` per problem (cavity 1e-3 s, tube 0.01 s, dam 0.1 s, cylinder 1e-3 s) so that a few
   dozen frames show the transient; it is written to ``{problem}/generation.json`` and read back by the loader.
@@ -24,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -35,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cfdbench.data import DAM_BARRIER_X, GRID, PROBLEMS, SUBSETS, save_case
-from lc_core.io import atomic_write_json
+from lc_core.io import atomic_write_bytes, atomic_write_json
 from lc_core.logging import get_logger
 
 __all__ = ["GenerateConfig", "sweep", "reynolds", "generate", "simulate_case", "DATA_DT", "CASE_OFFSET"]
@@ -345,7 +347,10 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
         params = params[: cfg.cases]
     root = Path(cfg.out) / cfg.problem
     meta_path = root / "generation.json"
-    meta = {"data_dt": data_dt, "backend": cfg.backend, "config": asdict(cfg), "deviations": DEVIATIONS[cfg.problem]}
+    deviations = DEVIATIONS[cfg.problem]
+    if cfg.backend == "openfoam" and cfg.problem == "dam":
+        deviations = OPENFOAM_DAM_DEVIATIONS
+    meta = {"data_dt": data_dt, "backend": cfg.backend, "config": asdict(cfg), "deviations": deviations}
     if meta_path.is_file():
         old = json.loads(meta_path.read_text())
         if not math.isclose(float(old["data_dt"]), data_dt):
@@ -360,6 +365,7 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
         if _case_done(d):
             summary["skipped"].append(name)
             continue
+        alpha = None
         try:
             if cfg.backend == "torch":
                 u, v = simulate_case(
@@ -374,14 +380,17 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
             else:
                 from cfdbench.openfoam import simulate_case_openfoam
 
-                u, v = simulate_case_openfoam(
+                fields = simulate_case_openfoam(
                     cfg.problem,
                     p,
                     frames=cfg.frames,
                     data_dt=data_dt,
                     processes=cfg.processes,
                     workdir=root / ".openfoam" / name,
+                    return_alpha=cfg.problem == "dam",
                 )
+                u, v = fields[0], fields[1]
+                alpha = fields[2] if len(fields) == 3 else None
         except Exception as e:  # noqa: BLE001 - one bad case must not stop a sweep; it is logged and reported
             from cfdbench.solver import DivergenceBlowUp
 
@@ -391,6 +400,12 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
             summary["failed"].append({"case": name, "error": str(e)})
             continue
         case_json = {"case_no": offset + i, **p} if cfg.problem == "dam" else dict(p)
+        if alpha is not None:
+            # before save_case: its case.json (written last) marks the case complete
+            d.mkdir(parents=True, exist_ok=True)
+            buf = io.BytesIO()
+            np.save(buf, alpha)
+            atomic_write_bytes(d / "alpha.npy", buf.getvalue())
         save_case(d, case_json, u, v)
         summary["written"].append(name)
     summary["seconds"] = time.perf_counter() - t0
@@ -405,3 +420,8 @@ DEVIATIONS = {
         "staircase cylinder on a uniform grid, seeded perturbation to trigger shedding; cases with Re > max_re dropped"
     ),
 }
+OPENFOAM_DAM_DEVIATIONS = (
+    "OpenFOAM interFoam (water/air VOF, gravity, laminar) instead of ANSYS Fluent: 1 cm block mesh, open atmosphere at "
+    "the top of the 0.4 m window, totalPressure p_rgh = 0 on the open boundaries, Fluent-default air, no surface tension, "
+    "initial water patch x < 0.5 m, y < 0.1 m at the inlet speed; alpha.npy holds the water volume fraction"
+)

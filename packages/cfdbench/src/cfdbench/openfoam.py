@@ -1,8 +1,10 @@
 """OpenFOAM backend (Debian's ``openfoam`` package, v1912): case writer, runner and sampler onto the 64x64 grid.
 
-Implemented: cavity (icoFoam, lid-driven box), tube (icoFoam, plug inlet / p = 0 outlet) and cylinder (icoFoam on a
-block mesh with the cylinder's cells removed by ``topoSet`` + ``subsetMesh``, a staircase like the torch solver).
-The two-phase dam break (interFoam) is not implemented yet: ``simulate_case_openfoam("dam", ...)`` raises.
+Implemented: cavity (icoFoam, lid-driven box), tube (icoFoam, plug inlet / p = 0 outlet), cylinder (icoFoam on a
+block mesh with the cylinder's cells removed by ``topoSet`` + ``subsetMesh``, a staircase like the torch solver) and
+the two-phase dam break (interFoam: water/air VOF with gravity, laminar, on a multi-block mesh whose block edges follow
+the inlet height and the obstacle, the obstacle's cells removed by ``topoSet`` + ``subsetMesh``; see
+:func:`dam_setup` for the boundary and initial conditions and how they differ from the original's Fluent setup).
 
 Install on Debian 12: ``apt-get install -y --no-install-recommends openfoam`` (binaries land on PATH; add ``openmpi-bin``
 for ``processes > 1``).
@@ -11,8 +13,9 @@ Example::
 
     from cfdbench.openfoam import openfoam_available, simulate_case_openfoam
 
-    if openfoam_available():
-        u, v = simulate_case_openfoam("cavity", params, frames=5, data_dt=1e-3, workdir="runs/case0000")
+    if openfoam_available("dam"):
+        u, v, alpha = simulate_case_openfoam("dam", params, frames=5, data_dt=0.1, workdir="runs/case0000",
+                                             return_alpha=True)
 """
 
 from __future__ import annotations
@@ -22,16 +25,33 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cfdbench.data import GRID, Case, obstacle_mask
-from cfdbench.interp import resample_points, target_grid
+from cfdbench.data import DAM_BARRIER_X, GRID, Case, obstacle_mask
+from cfdbench.interp import resample_points, resample_regular, target_grid
 from lc_core.logging import get_logger
 
-__all__ = ["openfoam_available", "write_case", "run_case", "read_vector_field", "simulate_case_openfoam", "OpenFoamError"]
+__all__ = [
+    "openfoam_available",
+    "solver_name",
+    "write_case",
+    "run_case",
+    "read_vector_field",
+    "read_scalar_field",
+    "simulate_case_openfoam",
+    "OpenFoamError",
+    "TwoPhaseCase",
+    "dam_setup",
+    "write_interfoam_case",
+    "AIR_RHO",
+    "AIR_MU",
+    "DAM_INLET_HEIGHT",
+    "DAM_CELLS",
+]
 
 logger = get_logger(__name__)
 
@@ -45,13 +65,38 @@ _HEADER = """FoamFile
 """
 
 
+# the solver of each problem: single-phase problems run icoFoam, the two-phase dam break interFoam
+_SOLVERS = {"cavity": "icoFoam", "tube": "icoFoam", "cylinder": "icoFoam", "dam": "interFoam"}
+# Fluent's default air material (the original's second phase)
+AIR_RHO = 1.225
+AIR_MU = 1.7894e-5
+# the dam's water inlet covers the lower 0.1 m of the left edge (spec §1.2c)
+DAM_INLET_HEIGHT = 0.1
+# default dam mesh: 1 cm cells on the 1.5 x 0.4 m window
+DAM_CELLS = (150, 40)
+
+
 class OpenFoamError(RuntimeError):
     """An OpenFOAM utility failed; the message holds the tail of its log."""
 
 
-def openfoam_available() -> bool:
-    """True when ``blockMesh`` and ``icoFoam`` are on PATH."""
-    return all(shutil.which(x) for x in ("blockMesh", "icoFoam", "postProcess"))
+def solver_name(problem: str) -> str:
+    """The OpenFOAM solver that runs ``problem`` (``icoFoam`` or ``interFoam``)."""
+    if problem not in _SOLVERS:
+        raise ValueError(f"unknown problem {problem!r}; expected one of {sorted(_SOLVERS)}")
+    return _SOLVERS[problem]
+
+
+def openfoam_available(problem: str | None = None) -> bool:
+    """True when the utilities ``problem`` needs are on PATH (default: the icoFoam problems).
+
+    ``blockMesh``, ``postProcess`` and the problem's solver are always needed; the dam also needs ``setFields``,
+    ``topoSet`` and ``subsetMesh``.
+    """
+    tools = ["blockMesh", "postProcess", solver_name(problem or "cavity")]
+    if problem == "dam":
+        tools += ["setFields", "topoSet", "subsetMesh"]
+    return all(shutil.which(x) for x in tools)
 
 
 def _write(path: Path, cls: str, obj: str, body: str) -> None:
@@ -73,19 +118,29 @@ def write_case(
     end_time: float,
     write_interval: float,
     cells: tuple[int, int],
-    cfl: float = 0.25,
+    cfl: float | None = None,
 ) -> Path:
-    """Write a complete icoFoam case (mesh, fields, controls) for ``problem`` with ``case.json`` parameters ``p``.
+    """Write a complete case (mesh, fields, controls) for ``problem`` with ``case.json`` parameters ``p``.
+
+    cavity, tube and cylinder get an icoFoam case; dam gets an interFoam case built by :func:`dam_setup` and
+    :func:`write_interfoam_case`.
 
     Args:
         case_dir: the case folder (created).
+        problem: ``cavity``, ``tube``, ``cylinder`` or ``dam``.
+        p: the case parameters (``case.json`` contents).
         end_time: simulated time (s).
         write_interval: time between written fields (s) — the dataset's frame interval.
-        cells: ``(nx, ny)`` block-mesh cells.
-        cfl: Courant number that sets the fixed ``deltaT`` from the boundary speed.
+        cells: ``(nx, ny)`` cells (for the dam: approximate totals over the multi-block mesh).
+        cfl: icoFoam: Courant number that sets the fixed ``deltaT`` from the boundary speed (default 0.25);
+            interFoam: ``maxCo`` and ``maxAlphaCo`` of the adjustable time step (default 1, the damBreak tutorial's).
     """
-    if problem not in ("cavity", "tube", "cylinder"):
-        raise NotImplementedError(f"OpenFOAM backend: problem {problem!r} is not implemented (cavity, tube, cylinder)")
+    if problem == "dam":
+        return write_interfoam_case(
+            case_dir, dam_setup(p, end_time=end_time, write_interval=write_interval, cells=cells, max_co=cfl or 1.0)
+        )
+    application = solver_name(problem)
+    cfl = 0.25 if cfl is None else cfl
     d = Path(case_dir)
     x0, x1, y0, y1 = _geometry(problem, p)
     nx, ny = cells
@@ -143,7 +198,7 @@ boundary
         d / "system" / "controlDict",
         "dictionary",
         "controlDict",
-        f"""application icoFoam;
+        f"""application {application};
 startFrom startTime;
 startTime 0;
 stopAt endTime;
@@ -215,6 +270,359 @@ PISO { nCorrectors 2; nNonOrthogonalCorrectors 0; pRefCell 0; pRefValue 0; }
     return d
 
 
+@dataclass(kw_only=True)
+class TwoPhaseCase:
+    """An interFoam (water/air VOF, gravity along -y, laminar) case on the rectangle ``[0, width] x [0, height]``.
+
+    Boundaries: the bottom is a no-slip wall; the top is an open ``atmosphere`` (total pressure, air may enter, anything
+    may leave); the left edge is a water ``inlet`` (``alpha.water = 1``, ``U = (inlet_velocity, 0)``) below
+    ``inlet_height`` and, above it, an open ``airInlet`` (like the top) when ``open_left`` or a wall otherwise; the right
+    edge is an open ``outlet`` (like the top) when ``open_right`` or a wall otherwise. An optional rectangular
+    ``obstacle`` standing on the bottom is cut out of the mesh (its faces form the ``obstacle`` wall patch).
+
+    Attributes:
+        width: domain length (m).
+        height: domain height (m).
+        cells: approximate ``(nx, ny)`` cell counts; each block of the multi-block mesh gets ``round(length / h)``
+            cells (at least one) so that every block edge (inlet top, obstacle faces, water box) lies on cell faces.
+        rho_water: water density (kg/m^3).
+        nu_water: water kinematic viscosity (m^2/s).
+        rho_air: air density (Fluent's default air).
+        nu_air: air kinematic viscosity (Fluent's default air: 1.7894e-5 / 1.225).
+        sigma: surface tension (N/m); 0 = none.
+        gravity: magnitude of the gravitational acceleration along -y (m/s^2).
+        inlet_height: height of the water inlet on the left edge (0 = no inlet).
+        inlet_velocity: inflow speed of the water inlet (m/s).
+        open_left: the left edge above the inlet is open to air (else a wall).
+        open_right: the right edge is an open outlet (else a wall).
+        obstacle: ``(x_left, x_right, top)`` of the rectangle removed from the mesh, or ``None``.
+        water_box: ``(x0, x1, y0, y1)``: cells whose centres lie inside start as water (``setFields``).
+        water_velocity: x-velocity of the initial water (m/s).
+        end_time: simulated time (s).
+        write_interval: time between written fields (s).
+        max_co: ``maxCo`` of the adjustable time step.
+        max_alpha_co: ``maxAlphaCo`` (interface Courant number) of the adjustable time step.
+        max_dt: ``maxDeltaT`` (s).
+    """
+
+    width: float
+    height: float
+    cells: tuple[int, int]
+    rho_water: float
+    nu_water: float
+    rho_air: float = AIR_RHO
+    nu_air: float = AIR_MU / AIR_RHO
+    sigma: float = 0.0
+    gravity: float = 9.81
+    inlet_height: float = 0.0
+    inlet_velocity: float = 0.0
+    open_left: bool = False
+    open_right: bool = False
+    obstacle: tuple[float, float, float] | None = None
+    water_box: tuple[float, float, float, float]
+    water_velocity: float = 0.0
+    end_time: float
+    write_interval: float
+    max_co: float = 1.0
+    max_alpha_co: float = 1.0
+    max_dt: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"width and height must be positive, got {self.width}, {self.height}")
+        if not 0 <= self.inlet_height < self.height:
+            raise ValueError(f"inlet_height must lie in [0, height), got {self.inlet_height}")
+        if self.obstacle is not None:
+            x0, x1, top = self.obstacle
+            if not (0 < x0 < x1 < self.width and 0 < top < self.height):
+                raise ValueError(f"obstacle {self.obstacle} must lie strictly inside the domain")
+        if min(self.cells) < 1 or self.write_interval <= 0 or self.end_time < 0:
+            raise ValueError("cells must be >= 1, write_interval > 0 and end_time >= 0")
+
+
+def dam_setup(
+    p: dict[str, Any],
+    *,
+    end_time: float,
+    write_interval: float,
+    cells: tuple[int, int] = DAM_CELLS,
+    max_co: float = 1.0,
+) -> TwoPhaseCase:
+    """The CFDBench dam (spec §1.2c) as an interFoam case, from ``case.json`` parameters ``p``.
+
+    * Window ``[0, width] x [0, height]`` (1.5 x 0.4 m in every released case), gravity ``(0, -9.81, 0)``.
+    * Left edge: lower 0.1 m a water velocity inlet (``alpha.water = 1``, ``U = (velocity, 0)``); above it an
+      inlet/outlet open to air (the original's pressure inlet): ``totalPressure`` ``p_rgh = 0``,
+      ``pressureInletOutletVelocity``, ``alpha.water`` ``inletOutlet`` 0 (only air enters).
+    * Right edge: a pressure outlet with the same open conditions.
+    * Top: the original's outer box is 1.0 m tall and only its lower 0.4 m was released, so the top of the window is
+      open atmosphere (same open conditions), not a wall. Bottom: no-slip wall.
+    * Obstacle ``[0.5, 0.5 + barrier_width] x [0, barrier_height]`` cut out of the mesh (no-slip ``obstacle`` patch).
+    * Water: ``rho = density``, ``nu = viscosity / density``; air: Fluent's defaults (1.225 kg/m^3, 1.7894e-5 Pa s);
+      no surface tension; laminar.
+    * Initial state: the original "patches a water region with u = u_in"; here the region left of the obstacle below
+      the inlet height (``x < 0.5``, ``y < 0.1``) starts as water moving at ``(velocity, 0)``, the rest is air at rest.
+
+    Args:
+        p: ``case.json`` parameters (``velocity``, ``density``, ``viscosity``, ``height``, ``width`` and, when present,
+            ``barrier_height`` / ``barrier_width``; the baseline obstacle 0.1 x 0.05 m otherwise).
+        end_time: simulated time (s).
+        write_interval: frame interval (s).
+        cells: approximate ``(nx, ny)`` cells (default: 1 cm cells on the 1.5 x 0.4 m window).
+        max_co: ``maxCo`` and ``maxAlphaCo``.
+    """
+    for key in ("velocity", "density", "viscosity", "height", "width"):
+        if key not in p:
+            raise KeyError(f"dam parameters need {key!r}")
+    bh = float(p.get("barrier_height", 0.1))
+    bw = float(p.get("barrier_width", 0.05))
+    return TwoPhaseCase(
+        width=float(p["width"]),
+        height=float(p["height"]),
+        cells=cells,
+        rho_water=float(p["density"]),
+        nu_water=float(p["viscosity"]) / float(p["density"]),
+        inlet_height=DAM_INLET_HEIGHT,
+        inlet_velocity=float(p["velocity"]),
+        open_left=True,
+        open_right=True,
+        obstacle=(DAM_BARRIER_X, DAM_BARRIER_X + bw, bh),
+        water_box=(0.0, DAM_BARRIER_X, 0.0, DAM_INLET_HEIGHT),
+        water_velocity=float(p["velocity"]),
+        end_time=end_time,
+        write_interval=write_interval,
+        max_co=max_co,
+        max_alpha_co=max_co,
+    )
+
+
+def _breaks(length: float, points: list[float], n: int) -> tuple[list[float], list[int]]:
+    """Block edges along one axis (``0``, ``length`` and every interior point) and cells per block."""
+    edges = sorted({0.0, length, *(x for x in points if 0.0 < x < length)})
+    # merge edges closer than a hundredth of a cell: they would make degenerate blocks
+    h = length / n
+    merged = [edges[0]]
+    for x in edges[1:]:
+        if x - merged[-1] > 1e-2 * h:
+            merged.append(x)
+        else:
+            merged[-1] = x if x == length else merged[-1]
+    counts = [max(1, round((b - a) / h)) for a, b in zip(merged[:-1], merged[1:], strict=True)]
+    return merged, counts
+
+
+def _multiblock(c: TwoPhaseCase) -> tuple[str, dict[str, list[str]]]:
+    """``blockMeshDict`` vertices/blocks text and the boundary faces of each patch."""
+    xp = [c.water_box[0], c.water_box[1]]
+    yp = [c.inlet_height, c.water_box[2], c.water_box[3]]
+    if c.obstacle is not None:
+        xp += [c.obstacle[0], c.obstacle[1]]
+        yp.append(c.obstacle[2])
+    xs, nxs = _breaks(c.width, xp, c.cells[0])
+    ys, nys = _breaks(c.height, yp, c.cells[1])
+    z = 0.1 * min(c.width / c.cells[0], c.height / c.cells[1])
+    nx, ny = len(xs), len(ys)
+
+    def v(i: int, j: int, k: int) -> int:
+        return k * nx * ny + j * nx + i
+
+    verts = [f"    ({x!r} {y!r} {zz!r})" for zz in (0.0, z) for y in ys for x in xs]
+    blocks = []
+    for j in range(ny - 1):
+        for i in range(nx - 1):
+            hexv = [v(i, j, 0), v(i + 1, j, 0), v(i + 1, j + 1, 0), v(i, j + 1, 0)]
+            hexv += [x + nx * ny for x in hexv]
+            blocks.append(f"    hex ({' '.join(map(str, hexv))}) ({nxs[i]} {nys[j]} 1) simpleGrading (1 1 1)")
+    faces: dict[str, list[str]] = {"inlet": [], "airInlet": [], "leftWall": [], "outlet": [], "rightWall": []}
+    faces |= {"atmosphere": [], "lowerWall": [], "frontAndBack": []}
+    for j in range(ny - 1):
+        ymid = 0.5 * (ys[j] + ys[j + 1])
+        left = f"({v(0, j, 0)} {v(0, j, 1)} {v(0, j + 1, 1)} {v(0, j + 1, 0)})"
+        if ymid < c.inlet_height:
+            faces["inlet"].append(left)
+        else:
+            faces["airInlet" if c.open_left else "leftWall"].append(left)
+        i = nx - 1
+        right = f"({v(i, j, 0)} {v(i, j + 1, 0)} {v(i, j + 1, 1)} {v(i, j, 1)})"
+        faces["outlet" if c.open_right else "rightWall"].append(right)
+    for i in range(nx - 1):
+        faces["lowerWall"].append(f"({v(i, 0, 0)} {v(i + 1, 0, 0)} {v(i + 1, 0, 1)} {v(i, 0, 1)})")
+        j = ny - 1
+        faces["atmosphere"].append(f"({v(i, j, 0)} {v(i, j, 1)} {v(i + 1, j, 1)} {v(i + 1, j, 0)})")
+    for j in range(ny - 1):
+        for i in range(nx - 1):
+            faces["frontAndBack"].append(f"({v(i, j, 0)} {v(i, j + 1, 0)} {v(i + 1, j + 1, 0)} {v(i + 1, j, 0)})")
+            faces["frontAndBack"].append(f"({v(i, j, 1)} {v(i + 1, j, 1)} {v(i + 1, j + 1, 1)} {v(i, j + 1, 1)})")
+    text = "scale 1;\nvertices\n(\n" + "\n".join(verts) + "\n);\nblocks\n(\n" + "\n".join(blocks) + "\n);\n"
+    return text, faces
+
+
+# patch kinds of the interFoam case: what each boundary condition file writes for them
+_OPEN = ("airInlet", "outlet", "atmosphere")
+_WALLS = ("leftWall", "rightWall", "lowerWall", "obstacle")
+
+
+def write_interfoam_case(case_dir: str | os.PathLike[str], c: TwoPhaseCase) -> Path:
+    """Write an interFoam case (multi-block mesh, fields, ``setFieldsDict``, ``topoSetDict`` for the obstacle).
+
+    Schemes, MULES and PIMPLE settings follow OpenFOAM's ``damBreak`` tutorial (laminar): Euler time,
+    ``linearUpwind`` momentum, ``vanLeer`` VOF flux with interface compression ``cAlpha 1``, MULES with 2 alpha
+    correctors and 3 limiter iterations, PIMPLE 1 outer / 3 pressure correctors without momentum predictor; the time
+    step adapts to ``maxCo`` / ``maxAlphaCo`` and fields are written at multiples of ``write_interval``
+    (``adjustableRunTime``).
+
+    Args:
+        case_dir: the case folder (created).
+        c: the case description.
+
+    Returns:
+        The case folder.
+    """
+    d = Path(case_dir)
+    mesh, faces = _multiblock(c)
+    faces = {k: f for k, f in faces.items() if f}
+    patch_type = {"frontAndBack": "empty", **{k: "patch" for k in _OPEN + ("inlet",)}}
+    boundary = [f"    {name} {{ type {patch_type.get(name, 'wall')}; faces ({' '.join(f)}); }}" for name, f in faces.items()]
+    names = list(faces)
+    if c.obstacle is not None:
+        # subsetMesh puts the faces exposed by the removed cells into this (initially empty) wall patch
+        boundary.append("    obstacle { type wall; faces (); }")
+        names.append("obstacle")
+    mesh += "boundary\n(\n" + "\n".join(boundary) + "\n);\n"
+    _write(d / "system" / "blockMeshDict", "dictionary", "blockMeshDict", mesh)
+
+    def bcs(rules: dict[str, str]) -> str:
+        return "\n".join(f"    {n} {{ {rules[n]} }}" for n in names)
+
+    open_alpha = "type inletOutlet; inletValue uniform 0; value uniform 0;"
+    alpha = {n: open_alpha for n in _OPEN} | {n: "type zeroGradient;" for n in _WALLS}
+    alpha |= {"inlet": "type fixedValue; value uniform 1;", "frontAndBack": "type empty;"}
+    vel = {n: "type pressureInletOutletVelocity; value uniform (0 0 0);" for n in _OPEN}
+    vel |= {n: "type noSlip;" for n in _WALLS}
+    vel |= {"inlet": f"type fixedValue; value uniform ({c.inlet_velocity!r} 0 0);", "frontAndBack": "type empty;"}
+    # p_rgh = p - rho g.h: a zero total p_rgh on every open boundary is hydrostatically consistent for the air
+    prgh = {n: "type totalPressure; p0 uniform 0; value uniform 0;" for n in _OPEN}
+    prgh |= {n: "type fixedFluxPressure; value uniform 0;" for n in (*_WALLS, "inlet")}
+    prgh["frontAndBack"] = "type empty;"
+    dim = {"alpha.water": "[0 0 0 0 0 0 0]", "U": "[0 1 -1 0 0 0 0]", "p_rgh": "[1 -1 -2 0 0 0 0]"}
+    for name, cls, init, rules in (
+        ("alpha.water", "volScalarField", "0", alpha),
+        ("U", "volVectorField", "(0 0 0)", vel),
+        ("p_rgh", "volScalarField", "0", prgh),
+    ):
+        body = f"dimensions {dim[name]};\ninternalField uniform {init};\nboundaryField\n{{\n{bcs(rules)}\n}}\n"
+        _write(d / "0" / name, cls, name, body)
+    x0, x1, y0, y1 = c.water_box
+    _write(
+        d / "system" / "setFieldsDict",
+        "dictionary",
+        "setFieldsDict",
+        f"""defaultFieldValues ( volScalarFieldValue alpha.water 0 volVectorFieldValue U (0 0 0) );
+regions
+(
+    boxToCell
+    {{
+        box ({x0!r} {y0!r} -1) ({x1!r} {y1!r} 1);
+        fieldValues ( volScalarFieldValue alpha.water 1 volVectorFieldValue U ({c.water_velocity!r} 0 0) );
+    }}
+);
+""",
+    )
+    if c.obstacle is not None:
+        ox0, ox1, top = c.obstacle
+        _write(
+            d / "system" / "topoSetDict",
+            "dictionary",
+            "topoSetDict",
+            f"""actions
+(
+    {{ name fluid; type cellSet; action new; source boxToCell; box ({ox0!r} -1 -1) ({ox1!r} {top!r} 1); }}
+    {{ name fluid; type cellSet; action invert; }}
+);
+""",
+        )
+    _write(
+        d / "constant" / "transportProperties",
+        "dictionary",
+        "transportProperties",
+        f"""phases (water air);
+water {{ transportModel Newtonian; nu [0 2 -1 0 0 0 0] {c.nu_water!r}; rho [1 -3 0 0 0 0 0] {c.rho_water!r}; }}
+air {{ transportModel Newtonian; nu [0 2 -1 0 0 0 0] {c.nu_air!r}; rho [1 -3 0 0 0 0 0] {c.rho_air!r}; }}
+sigma [1 0 -2 0 0 0 0] {c.sigma!r};
+""",
+    )
+    g = f"dimensions [0 1 -2 0 0 0 0];\nvalue (0 {-c.gravity!r} 0);\n"
+    _write(d / "constant" / "g", "uniformDimensionedVectorField", "g", g)
+    _write(d / "constant" / "turbulenceProperties", "dictionary", "turbulenceProperties", "simulationType laminar;\n")
+    h = min(c.width / c.cells[0], c.height / c.cells[1])
+    speed = max(abs(c.inlet_velocity), abs(c.water_velocity), math.sqrt(c.gravity * c.height), 1e-6)
+    dt0 = min(c.write_interval, 0.1 * c.max_co * h / speed)
+    _write(
+        d / "system" / "controlDict",
+        "dictionary",
+        "controlDict",
+        f"""application interFoam;
+startFrom startTime;
+startTime 0;
+stopAt endTime;
+endTime {c.end_time!r};
+deltaT {dt0!r};
+writeControl adjustableRunTime;
+writeInterval {c.write_interval!r};
+purgeWrite 0;
+writeFormat ascii;
+writePrecision 10;
+writeCompression off;
+timeFormat general;
+timePrecision 10;
+runTimeModifiable false;
+adjustTimeStep yes;
+maxCo {c.max_co!r};
+maxAlphaCo {c.max_alpha_co!r};
+maxDeltaT {c.max_dt!r};
+""",
+    )
+    _write(
+        d / "system" / "fvSchemes",
+        "dictionary",
+        "fvSchemes",
+        """ddtSchemes { default Euler; }
+gradSchemes { default Gauss linear; }
+divSchemes
+{
+    div(rhoPhi,U) Gauss linearUpwind grad(U);
+    div(phi,alpha) Gauss vanLeer;
+    div(phirb,alpha) Gauss linear;
+    div(((rho*nuEff)*dev2(T(grad(U))))) Gauss linear;
+}
+laplacianSchemes { default Gauss linear corrected; }
+interpolationSchemes { default linear; }
+snGradSchemes { default corrected; }
+""",
+    )
+    _write(
+        d / "system" / "fvSolution",
+        "dictionary",
+        "fvSolution",
+        """solvers
+{
+    "alpha.water.*"
+    {
+        nAlphaCorr 2; nAlphaSubCycles 1; cAlpha 1; MULESCorr yes; nLimiterIter 3;
+        solver smoothSolver; smoother symGaussSeidel; tolerance 1e-08; relTol 0;
+    }
+    "pcorr.*" { solver PCG; preconditioner DIC; tolerance 1e-05; relTol 0; }
+    p_rgh { solver PCG; preconditioner DIC; tolerance 1e-07; relTol 0.05; }
+    p_rghFinal { $p_rgh; relTol 0; }
+    U { solver smoothSolver; smoother symGaussSeidel; tolerance 1e-06; relTol 0; }
+}
+PIMPLE { momentumPredictor no; nOuterCorrectors 1; nCorrectors 3; nNonOrthogonalCorrectors 0; }
+relaxationFactors { equations { ".*" 1; } }
+""",
+    )
+    return d
+
+
 def _foam_env() -> dict[str, str]:
     env = dict(os.environ)
     # Debian's binaries find their global controlDict through WM_PROJECT_DIR; set it when the bashrc was not sourced
@@ -227,7 +635,10 @@ def _foam_env() -> dict[str, str]:
 
 
 def _run(cmd: list[str], cwd: Path, log: str) -> None:
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=_foam_env())
+    env = _foam_env()
+    # OpenFOAM warns when PWD differs from the working directory it is started in
+    env["PWD"] = str(cwd.resolve())
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     (cwd / log).write_text(res.stdout + res.stderr)
     if res.returncode != 0 or "FOAM FATAL" in res.stdout + res.stderr:
         tail = "\n".join((res.stdout + res.stderr).splitlines()[-15:])
@@ -235,34 +646,72 @@ def _run(cmd: list[str], cwd: Path, log: str) -> None:
 
 
 def run_case(case_dir: str | os.PathLike[str], problem: str, *, processes: int = 1) -> None:
-    """Mesh and solve a case written by :func:`write_case` (``mpirun -np N icoFoam -parallel`` when ``processes > 1``)."""
+    """Mesh, initialise and solve a case written by :func:`write_case` or :func:`write_interfoam_case`.
+
+    Steps: ``blockMesh``; ``topoSet`` + ``subsetMesh`` when the case removes cells (cylinder, dam obstacle);
+    ``setFields`` when the case patches an initial region (dam); ``postProcess -func writeCellCentres``; the problem's
+    solver (:func:`solver_name`), as ``decomposePar`` + ``mpirun -np N <solver> -parallel`` + ``reconstructPar`` when
+    ``processes > 1``.
+    """
     d = Path(case_dir)
+    solver = solver_name(problem)
     _run(["blockMesh"], d, "log.blockMesh")
-    if problem == "cylinder":
+    if (d / "system" / "topoSetDict").is_file():
         _run(["topoSet"], d, "log.topoSet")
-        _run(["subsetMesh", "fluid", "-patch", "cylinder", "-overwrite"], d, "log.subsetMesh")
+        patch = "cylinder" if problem == "cylinder" else "obstacle"
+        _run(["subsetMesh", "fluid", "-patch", patch, "-overwrite"], d, "log.subsetMesh")
+    if (d / "system" / "setFieldsDict").is_file():
+        _run(["setFields"], d, "log.setFields")
     _run(["postProcess", "-func", "writeCellCentres", "-time", "0"], d, "log.cellCentres")
     if processes > 1:
         if not shutil.which("mpirun"):
             raise OpenFoamError("processes > 1 needs mpirun (apt-get install openmpi-bin)")
+        # Debian's build links a dummy scotch; a simple slab decomposition along x needs no graph partitioner
         _write(
             d / "system" / "decomposeParDict",
             "dictionary",
             "decomposeParDict",
-            f"numberOfSubdomains {processes};\nmethod scotch;\n",
+            f"numberOfSubdomains {processes};\nmethod simple;\nsimpleCoeffs {{ n ({processes} 1 1); delta 0.001; }}\n",
         )
         _run(["decomposePar", "-force"], d, "log.decomposePar")
         _run(
-            ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(processes), "icoFoam", "-parallel"],
+            ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(processes), solver, "-parallel"],
             d,
-            "log.icoFoam",
+            f"log.{solver}",
         )
         _run(["reconstructPar"], d, "log.reconstructPar")
     else:
-        _run(["icoFoam"], d, "log.icoFoam")
+        _run([solver], d, f"log.{solver}")
 
 
 _VEC = re.compile(r"\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\)")
+
+
+def read_scalar_field(path: str | os.PathLike[str], n_cells: int | None = None) -> np.ndarray:
+    """The ``internalField`` of an ASCII volScalarField: ``[N]`` (a uniform field needs ``n_cells``)."""
+    text = Path(path).read_text()
+    i = text.find("internalField")
+    if i < 0:
+        raise OpenFoamError(f"{path}: no internalField")
+    head = text[i : i + 200]
+    m = re.match(r"internalField\s+uniform\s+([-+0-9.eE]+)\s*;", head)
+    if m:
+        if n_cells is None:
+            raise OpenFoamError(f"{path}: uniform field needs n_cells")
+        return np.full(n_cells, float(m.group(1)))
+    m = re.match(r"internalField\s+nonuniform\s+List<scalar>\s+(\d+)\s*\(", head)
+    if not m:
+        raise OpenFoamError(f"{path}: cannot parse internalField")
+    n = int(m.group(1))
+    start = i + m.end()
+    end = text.find(")", start)
+    try:
+        vals = np.array(text[start:end].split(), dtype=float)
+    except ValueError:
+        raise OpenFoamError(f"{path}: non-numeric entry in internalField") from None
+    if vals.shape != (n,):
+        raise OpenFoamError(f"{path}: expected {n} values, parsed {vals.shape[0]}")
+    return vals
 
 
 def read_vector_field(path: str | os.PathLike[str], n_cells: int | None = None) -> np.ndarray:
@@ -289,6 +738,55 @@ def read_vector_field(path: str | os.PathLike[str], n_cells: int | None = None) 
     return vals
 
 
+class _Sampler:
+    """Cell-centre fields -> the 64x64 grid, built once per mesh.
+
+    Block meshes (with or without removed cells) have their cell centres on a tensor-product lattice; values are then
+    placed on it and interpolated bilinearly (:func:`resample_regular`), which is exact for linear fields and fast.
+    Lattice slots of removed cells (the obstacle) take ``fill`` (0 for velocity: the no-slip wall) or, when ``fill`` is
+    ``None``, the nearest cell's value. Other meshes use Delaunay-linear :func:`resample_points` (slow on lattices:
+    qhull's point location degenerates on co-circular points).
+    """
+
+    def __init__(self, centres: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> None:
+        self.centres, self.gx, self.gy = centres, gx, gy
+        scale = float(np.abs(centres).max()) or 1.0
+        # group coordinates equal up to round-off; each lattice line keeps one of its exact values
+        kx, self.ix = np.unique(np.round(centres[:, 0] / scale, 9), return_inverse=True)
+        ky, self.iy = np.unique(np.round(centres[:, 1] / scale, 9), return_inverse=True)
+        self.xs, self.ys = np.empty(len(kx)), np.empty(len(ky))
+        self.xs[self.ix], self.ys[self.iy] = centres[:, 0], centres[:, 1]
+        self.lattice = (
+            len(kx) > 1
+            and len(ky) > 1
+            and len(kx) * len(ky) <= 4 * len(centres)
+            and len(set(zip(self.ix.tolist(), self.iy.tolist(), strict=True))) == len(centres)
+        )
+        if self.lattice:
+            filled = np.zeros((len(self.ys), len(self.xs)), bool)
+            filled[self.iy, self.ix] = True
+            hy, hx = np.nonzero(~filled)
+            # removed slots copy their nearest cell when no fill value is given
+            if len(hy):
+                d2 = (self.xs[hx, None] - centres[None, :, 0]) ** 2 + (self.ys[hy, None] - centres[None, :, 1]) ** 2
+                self.holes, self.hole_src = (hy, hx), d2.argmin(axis=1)
+            else:
+                self.holes, self.hole_src = (hy, hx), np.zeros(0, int)
+
+    def __call__(self, values: np.ndarray, fill: float | None = None) -> np.ndarray:
+        """``values [N]`` or ``[N, C]`` at the cell centres -> ``[64, 64]`` or ``[64, 64, C]``."""
+        if not self.lattice:
+            return resample_points(self.centres, values, self.gx, self.gy)
+        grid = np.zeros((len(self.ys), len(self.xs), *values.shape[1:]))
+        grid[self.iy, self.ix] = values
+        grid[self.holes] = values[self.hole_src] if fill is None else fill
+        if values.ndim == 1:
+            return resample_regular(self.xs, self.ys, grid, self.gx, self.gy)
+        return np.stack(
+            [resample_regular(self.xs, self.ys, grid[..., k], self.gx, self.gy) for k in range(values.shape[1])], axis=-1
+        )
+
+
 def _time_dirs(d: Path) -> list[Path]:
     out = []
     for p in d.iterdir():
@@ -309,21 +807,40 @@ def simulate_case_openfoam(
     processes: int = 1,
     cells: tuple[int, int] | None = None,
     keep: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run one case with icoFoam and sample every written time onto the 64x64 grid.
+    return_alpha: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run one case (icoFoam, or interFoam for the dam) and sample every written time onto the 64x64 grid.
+
+    For the dam, ``u, v`` are the mixture velocity (the release's ``x-velocity``/``y-velocity``) and ``alpha`` the
+    water volume fraction (the original's raw ``water-vof`` export, absent from the release).
+
+    Args:
+        problem: ``cavity``, ``tube``, ``cylinder`` or ``dam``.
+        params: ``case.json`` parameters.
+        frames: frames to return, frame 0 = the initial state.
+        data_dt: frame interval (s).
+        workdir: the case folder (wiped first; removed afterwards unless ``keep``).
+        processes: MPI ranks (1 = serial).
+        cells: solver cells (default: 64 x 64; cylinder: 5 cells per radius; dam: 150 x 40, 1 cm cells).
+        keep: keep the OpenFOAM case folder.
+        return_alpha: also return the water volume fraction (dam only).
 
     Returns:
-        ``u, v`` each ``[frames, 64, 64]`` float32 (frame 0 = the initial state; obstacle cells zero).
+        ``u, v`` (and ``alpha`` when ``return_alpha``) each ``[frames, 64, 64]`` float32, obstacle cells zero.
     """
-    if not openfoam_available():
-        raise OpenFoamError("OpenFOAM not found on PATH (apt-get install -y --no-install-recommends openfoam)")
+    if return_alpha and problem != "dam":
+        raise ValueError("return_alpha needs the two-phase dam problem")
+    if not openfoam_available(problem):
+        raise OpenFoamError(f"OpenFOAM utilities for {problem} not found on PATH (apt-get install -y openfoam)")
     x0, x1, y0, y1 = _geometry(problem, params)
     if cells is None:
-        cells = (
-            (GRID, GRID)
-            if problem != "cylinder"
-            else (max(GRID, round((x1 - x0) / (params["radius"] / 5))), max(GRID, round((y1 - y0) / (params["radius"] / 5))))
-        )
+        if problem == "cylinder":
+            h = params["radius"] / 5
+            cells = (max(GRID, round((x1 - x0) / h)), max(GRID, round((y1 - y0) / h)))
+        elif problem == "dam":
+            cells = DAM_CELLS
+        else:
+            cells = (GRID, GRID)
     d = Path(workdir)
     shutil.rmtree(d, ignore_errors=True)
     write_case(d, problem, params, end_time=(frames - 1) * data_dt, write_interval=data_dt, cells=cells)
@@ -341,15 +858,22 @@ def simulate_case_openfoam(
             data_dt=data_dt,
         )
     )
-    us, vs = [], []
+    sample = _Sampler(centres, gx, gy)
+    us, vs, alphas = [], [], []
     times = _time_dirs(d)[:frames]
     if len(times) < frames:
         raise OpenFoamError(f"{d}: only {len(times)} time directories written, expected {frames}")
     for t in times:
         vel = read_vector_field(t / "U", n_cells=len(centres))
-        uv = resample_points(centres, vel[:, :2], gx, gy)
+        uv = sample(vel[:, :2], fill=0.0)
         us.append(uv[..., 0] * mask)
         vs.append(uv[..., 1] * mask)
+        if return_alpha:
+            alpha = read_scalar_field(t / "alpha.water", n_cells=len(centres))
+            alphas.append(np.clip(sample(alpha), 0.0, 1.0) * mask)
     if not keep:
         shutil.rmtree(d, ignore_errors=True)
-    return np.stack(us).astype(np.float32), np.stack(vs).astype(np.float32)
+    u, v = np.stack(us).astype(np.float32), np.stack(vs).astype(np.float32)
+    if return_alpha:
+        return u, v, np.stack(alphas).astype(np.float32)
+    return u, v

@@ -31,8 +31,8 @@ class NormAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dims = tuple(range(1, x.dim()))
-        mean = x.mean(dim=dims, keepdim=True)
-        std = x.std(dim=dims, keepdim=True) + self.eps
+        std, mean = torch.std_mean(x, dim=dims, keepdim=True)
+        std = std + self.eps
         return self.act((x - mean) / std) * std + mean
 
 
