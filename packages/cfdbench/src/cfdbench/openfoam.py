@@ -687,23 +687,33 @@ def run_case(case_dir: str | os.PathLike[str], problem: str, *, processes: int =
 _VEC = re.compile(r"\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\)")
 
 
-def read_scalar_field(path: str | os.PathLike[str], n_cells: int | None = None) -> np.ndarray:
-    """The ``internalField`` of an ASCII volScalarField: ``[N]`` (a uniform field needs ``n_cells``)."""
+def _internal_field(path: str | os.PathLike[str], kind: str, n_cells: int | None) -> tuple[str, int, int, str | None]:
+    """Locate the ``internalField`` of an ASCII ``kind`` (``scalar``/``vector``) field.
+
+    Returns ``(text, start, n, uniform)``: the file text, the offset after the ``List<kind> n (`` opener and the
+    count, or for a uniform field ``uniform`` = its value without parentheses and ``n = n_cells``.
+    """
     text = Path(path).read_text()
     i = text.find("internalField")
     if i < 0:
         raise OpenFoamError(f"{path}: no internalField")
     head = text[i : i + 200]
-    m = re.match(r"internalField\s+uniform\s+([-+0-9.eE]+)\s*;", head)
+    m = re.match(r"internalField\s+uniform\s+(\([^)]*\)|[-+0-9.eE]+)\s*;", head)
     if m:
         if n_cells is None:
             raise OpenFoamError(f"{path}: uniform field needs n_cells")
-        return np.full(n_cells, float(m.group(1)))
-    m = re.match(r"internalField\s+nonuniform\s+List<scalar>\s+(\d+)\s*\(", head)
+        return text, 0, n_cells, m.group(1).strip("()")
+    m = re.match(rf"internalField\s+nonuniform\s+List<{kind}>\s+(\d+)\s*\(", head)
     if not m:
         raise OpenFoamError(f"{path}: cannot parse internalField")
-    n = int(m.group(1))
-    start = i + m.end()
+    return text, i + m.end(), int(m.group(1)), None
+
+
+def read_scalar_field(path: str | os.PathLike[str], n_cells: int | None = None) -> np.ndarray:
+    """The ``internalField`` of an ASCII volScalarField: ``[N]`` (a uniform field needs ``n_cells``)."""
+    text, start, n, uniform = _internal_field(path, "scalar", n_cells)
+    if uniform is not None:
+        return np.full(n, float(uniform))
     end = text.find(")", start)
     try:
         vals = np.array(text[start:end].split(), dtype=float)
@@ -716,21 +726,9 @@ def read_scalar_field(path: str | os.PathLike[str], n_cells: int | None = None) 
 
 def read_vector_field(path: str | os.PathLike[str], n_cells: int | None = None) -> np.ndarray:
     """The ``internalField`` of an ASCII volVectorField: ``[N, 3]`` (a uniform field needs ``n_cells``)."""
-    text = Path(path).read_text()
-    i = text.find("internalField")
-    if i < 0:
-        raise OpenFoamError(f"{path}: no internalField")
-    head = text[i : i + 200]
-    m = re.match(r"internalField\s+uniform\s+\(([^)]*)\)", head)
-    if m:
-        if n_cells is None:
-            raise OpenFoamError(f"{path}: uniform field needs n_cells")
-        return np.tile(np.array([float(x) for x in m.group(1).split()]), (n_cells, 1))
-    m = re.match(r"internalField\s+nonuniform\s+List<vector>\s+(\d+)\s*\(", head)
-    if not m:
-        raise OpenFoamError(f"{path}: cannot parse internalField")
-    n = int(m.group(1))
-    start = i + m.end()
+    text, start, n, uniform = _internal_field(path, "vector", n_cells)
+    if uniform is not None:
+        return np.tile(np.array([float(x) for x in uniform.split()]), (n, 1))
     end = text.find(")\n;", start)
     vals = np.array(_VEC.findall(text[start : end + 1]), dtype=float)
     if vals.shape != (n, 3):

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from cfdbench.models.base import AutoModel, param_planes
-from cfdbench.models.fno import Fno2d
+from cfdbench.models.fno import Fno2d, FnoConfig
 
 if TYPE_CHECKING:
     from neuralop.models import FNO
@@ -92,8 +92,8 @@ def _fno_class() -> type[FNO]:
 
 
 @dataclass(kw_only=True)
-class NeuralopFnoConfig:
-    """Same fields and defaults as :class:`~cfdbench.models.fno.FnoConfig` (1,188,706 parameters for p = 5).
+class NeuralopFnoConfig(FnoConfig):
+    """The fields and defaults of :class:`~cfdbench.models.fno.FnoConfig` (1,188,706 parameters for p = 5) plus two.
 
     Attributes:
         n_params: case parameters p.
@@ -111,13 +111,6 @@ class NeuralopFnoConfig:
             them (channel MLP, norms, ``domain_padding``, ...). Any of them breaks the equivalence with the reference.
     """
 
-    n_params: int = 5
-    hidden: int = 32
-    depth: int = 4
-    modes_x: int = 12
-    modes_y: int = 12
-    projection: int = 128
-    out_channels: int = 2
     activations: str = "reference"
     fno_kwargs: dict[str, Any] = field(default_factory=dict)
 
