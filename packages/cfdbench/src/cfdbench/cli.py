@@ -257,6 +257,9 @@ def _add_overfit(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=2000, help="full-batch optimiser steps at most")
     p.add_argument("--budget", type=float, default=120.0, help="seconds of training per model at most")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: per model, see the README)")
+    p.add_argument(
+        "--num_query_points", "--num-query-points", type=int, default=1000, help="FFN/DeepONet query pixels per step (0: all)"
+    )
     p.add_argument("--target", type=float, default=1e-3, help="absolute NMSE goal")
     p.add_argument("--ratio", type=float, default=0.1, help="relative goal: this fraction of the trivial predictor")
     p.add_argument("--out", default="results/overfit", help="output prefix for .json/.md")
@@ -285,6 +288,7 @@ def _overfit(args: argparse.Namespace) -> int:
             time_budget_s=args.budget,
             target=args.target,
             ratio=args.ratio,
+            num_query_points=args.num_query_points,
             model_kwargs=dict(OVERFIT_OVERRIDES.get(name, {})),
         )
         rows.append({**overfit(cfg, cases).row(), "lr": cfg.lr})

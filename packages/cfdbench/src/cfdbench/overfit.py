@@ -86,7 +86,8 @@ class OverfitConfig:
         ratio: relative goal, as a fraction of the trivial predictor's NMSE.
         check_every: evaluate (eval mode, whole set) every this many steps.
         delta_time: model step (s) for autoregressive models (``None``: one data frame).
-        num_query_points: query pixels per step for non-autoregressive models (``0``: every pixel).
+        num_query_points: random query pixels per step for non-autoregressive models (the original's training
+            default 1000; ``0``: every pixel, which makes the steps deterministic).
         seed: torch seed for the initial weights and query sampling.
         model_kwargs: overrides of the model's reference config.
     """
@@ -100,7 +101,7 @@ class OverfitConfig:
     ratio: float = 0.1
     check_every: int = 25
     delta_time: float | None = None
-    num_query_points: int = 0
+    num_query_points: int = 1000
     seed: int = 0
     model_kwargs: dict[str, Any] = field(default_factory=dict)
 
