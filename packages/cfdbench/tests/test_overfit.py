@@ -78,9 +78,11 @@ def test_loss_strictly_decreases_over_the_first_steps(two_cases, model):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", REFERENCE_MEMORISERS)
-def test_reference_baseline_memorises_within_two_minutes(two_cases, model):
+def test_reference_baseline_memorises_within_300_steps(two_cases, model):
+    # a step budget, not the 2-minute one: tests check behaviour, and wall time depends on the machine's load
+    # (the README table records the times: 3-89 s on 2 cores, 100-175 steps)
     torch.set_num_threads(2)
-    res = overfit(_config(model, time_budget_s=120.0, max_steps=100_000, num_query_points=0), two_cases)
+    res = overfit(_config(model, time_budget_s=1e9, max_steps=300, num_query_points=0), two_cases)
     assert res.reached, res.row()
 
 

@@ -4,6 +4,7 @@ Quick start::
 
     cfdbench generate --problem cavity --subset bc --cases 3 --frames 10 --out data
     cfdbench info data
+    cfdbench overfit --data_dir data --data cavity_bc --models fno,unet --budget 60
     cfdbench train --model fno --data cavity_bc --data_dir data --num_epochs 5
     cfdbench test --run_dir result/auto/cavity_bc/dt0.001/fno
     cfdbench rollout --run_dir result/auto/cavity_bc/dt0.001/fno --steps 5
