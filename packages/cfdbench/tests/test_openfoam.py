@@ -24,12 +24,14 @@ from cfdbench.openfoam import (
     _Sampler,
     _time_dirs,
     dam_setup,
+    default_phases,
     openfoam_available,
     read_scalar_field,
     read_vector_field,
     run_case,
     simulate_case_openfoam,
     solver_name,
+    tube_setup,
     write_case,
     write_interfoam_case,
 )
@@ -44,6 +46,9 @@ DAM = BASELINE_PARAMS["dam"]
 # 0.1 m inlet on 1.5 x 0.4 m: the coarse test mesh has 2.5 cm cells (4 cells over the inlet)
 COARSE = (60, 16)
 DX, DY = 1.5 / 64, 0.4 / 64
+TUBE = BASELINE_PARAMS["tube"]
+# 1 x 0.1 m tube: 32 x 16 cells (3 cm x 6 mm) for the coarse runs
+TUBE_COARSE = (32, 16)
 
 
 def test_read_vector_field(tmp_path):
@@ -68,14 +73,31 @@ def test_read_scalar_field(tmp_path):
         read_scalar_field(bad)
 
 
-@pytest.mark.parametrize(("problem", "solver"), [("cavity", "icoFoam"), ("tube", "icoFoam"), ("dam", "interFoam")])
-def test_solver_name(problem, solver):
-    assert solver_name(problem) == solver
+@pytest.mark.parametrize(
+    ("problem", "phases", "solver"),
+    [
+        ("cavity", None, "icoFoam"),
+        ("cylinder", 1, "icoFoam"),
+        ("tube", None, "interFoam"),
+        ("tube", 2, "interFoam"),
+        ("tube", 1, "icoFoam"),
+        ("dam", None, "interFoam"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_solver_name(problem, phases, solver):
+    assert solver_name(problem, phases) == solver
 
 
 def test_solver_name_unknown():
     with pytest.raises(ValueError, match="unknown problem"):
         solver_name("lake")
+
+
+@pytest.mark.parametrize(("problem", "phases"), [("cavity", 2), ("dam", 1), ("tube", 3)], ids=lambda v: str(v))
+def test_unsupported_phases(problem, phases):
+    with pytest.raises(ValueError, match="runs with phases"):
+        default_phases(problem, phases)
 
 
 def _blockmesh(d: Path) -> tuple[np.ndarray, dict[str, list[list[int]]]]:
@@ -143,9 +165,80 @@ def test_two_phase_case_validation():
     assert c.rho_air == AIR_RHO and c.nu_air == pytest.approx(AIR_MU / AIR_RHO) and c.open_left and c.open_right
 
 
-def test_return_alpha_needs_dam(tmp_path):
-    with pytest.raises(ValueError, match="dam"):
-        simulate_case_openfoam("cavity", BASELINE_PARAMS["cavity"], frames=2, data_dt=0.1, workdir=tmp_path, return_alpha=True)
+@pytest.mark.parametrize(("problem", "phases"), [("cavity", None), ("tube", 1)], ids=lambda v: str(v))
+def test_return_alpha_needs_two_phases(tmp_path, problem, phases):
+    with pytest.raises(ValueError, match="two-phase"):
+        simulate_case_openfoam(
+            problem, BASELINE_PARAMS[problem], frames=2, data_dt=0.1, workdir=tmp_path, return_alpha=True, phases=phases
+        )
+
+
+def test_tube_case_dictionaries(tmp_path):
+    d = write_case(tmp_path / "tube", "tube", TUBE, end_time=0.2, write_interval=0.1, cells=TUBE_COARSE)
+    assert "application interFoam;" in (d / "system" / "controlDict").read_text()
+    # no gravity: interFoam's p_rgh is then p itself
+    assert re.search(r"value \(0 0\.0 0\);", (d / "constant" / "g").read_text())
+    tp = (d / "constant" / "transportProperties").read_text()
+    water = re.search(r"^water \{.*nu \[[^]]*\] (\S+);.*rho \[[^]]*\] (\S+); \}", tp, re.M)
+    air = re.search(r"^air \{.*nu \[[^]]*\] (\S+);.*rho \[[^]]*\] (\S+); \}", tp, re.M)
+    assert float(water.group(1)) == pytest.approx(0.1 / 100) and float(water.group(2)) == 100
+    assert float(air.group(1)) == pytest.approx(AIR_MU / AIR_RHO) and float(air.group(2)) == AIR_RHO
+    # the tube starts full of air: nothing to patch
+    assert not (d / "system" / "setFieldsDict").exists() and not (d / "system" / "topoSetDict").exists()
+    xyz, patches = _blockmesh(d)
+    assert set(patches) == {"inlet", "outlet", "lowerWall", "upperWall", "frontAndBack"}
+    # the water inlet is the whole left edge, the outlet the whole right edge, the walls the top and bottom
+    for name, axis, value in (("inlet", 0, 0.0), ("outlet", 0, 1.0), ("lowerWall", 1, 0.0), ("upperWall", 1, 0.1)):
+        pts = xyz[np.unique(patches[name])]
+        assert np.allclose(pts[:, axis], value), name
+        other = pts[:, 1 - axis]
+        assert other.min() == 0 and other.max() == pytest.approx(1.0 if axis else 0.1), name
+    u0, a0, p0 = ((d / "0" / f).read_text() for f in ("U", "alpha.water", "p_rgh"))
+    assert re.search(r"inlet \{ type fixedValue; value uniform \(1\.0 0 0\); \}", u0)
+    assert re.search(r"outlet \{ type pressureInletOutletVelocity;", u0)
+    assert re.search(r"upperWall \{ type noSlip; \}", u0) and re.search(r"lowerWall \{ type noSlip; \}", u0)
+    assert re.search(r"inlet \{ type fixedValue; value uniform 1; \}", a0)
+    assert re.search(r"outlet \{ type inletOutlet; inletValue uniform 0;", a0)
+    assert re.search(r"outlet \{ type totalPressure; p0 uniform 0;", p0)
+    assert "internalField uniform 0;" in a0 and "internalField uniform (0 0 0);" in u0
+
+
+def test_tube_single_phase_case(tmp_path):
+    d = write_case(tmp_path / "tube1", "tube", TUBE, end_time=0.02, write_interval=0.01, cells=TUBE_COARSE, phases=1)
+    assert "application icoFoam;" in (d / "system" / "controlDict").read_text()
+    assert not (d / "0" / "alpha.water").exists() and (d / "0" / "p").is_file()
+
+
+def test_two_phase_case_wall_top_and_no_gravity_validation():
+    c = tube_setup(TUBE, end_time=0.1, write_interval=0.1)
+    assert c.gravity == 0 and not c.open_top and c.inlet_height == c.height and c.water_box is None
+    assert c.rho_air == AIR_RHO and c.open_right and not c.open_left and c.cells == (64, 64)
+    with pytest.raises(ValueError, match="gravity"):
+        TwoPhaseCase(
+            width=1,
+            height=0.1,
+            cells=(4, 4),
+            rho_water=1,
+            nu_water=1,
+            gravity=-9.81,
+            water_box=None,
+            end_time=0.1,
+            write_interval=0.1,
+        )
+    with pytest.raises(ValueError, match="inlet_height"):
+        TwoPhaseCase(
+            width=1,
+            height=0.1,
+            cells=(4, 4),
+            rho_water=1,
+            nu_water=1,
+            inlet_height=0.2,
+            water_box=None,
+            end_time=0.1,
+            write_interval=0.1,
+        )
+    with pytest.raises(KeyError, match="vel_in"):
+        tube_setup({k: v for k, v in TUBE.items() if k != "vel_in"}, end_time=0.1, write_interval=0.1)
 
 
 def test_lattice_sampler_is_exact_for_linear_fields():
@@ -174,7 +267,8 @@ def test_openfoam_case_runs(tmp_path, problem):
     if problem == "cavity":
         p["viscosity"] = 1e-3
     dt = {"cavity": 1e-3, "tube": 0.01, "cylinder": 1e-3}[problem]
-    u, v = simulate_case_openfoam(problem, p, frames=3, data_dt=dt, workdir=tmp_path / "case")
+    # the tube's icoFoam variant (its two-phase default is checked below)
+    u, v = simulate_case_openfoam(problem, p, frames=3, data_dt=dt, workdir=tmp_path / "case", phases=1)
     assert u.shape == (3, 64, 64) and np.isfinite(u).all() and np.isfinite(v).all()
     speed = p["vel_top"] if problem == "cavity" else p["vel_in"]
     assert 0.3 * speed < np.abs(u[-1]).max() < 3 * speed
@@ -304,3 +398,82 @@ def test_cli_generate_dam_openfoam(tmp_path, capsys):
     table = capsys.readouterr().out
     # problem | subset | cases | frames | T min | T max
     assert re.search(r"\| dam \| bc \| 2 \| 6 \| 3 \| 3 \|", table)
+
+
+@pytest.fixture(scope="module")
+def tube_run(tmp_path_factory):
+    """The baseline two-phase tube on the coarse mesh: 21 frames, 0.1 s apart (u, v, alpha each ``[21, 64, 64]``)."""
+    if not openfoam_available("tube"):
+        pytest.skip("OpenFOAM interFoam not on PATH")
+    d = tmp_path_factory.mktemp("tube") / "case"
+    return simulate_case_openfoam("tube", TUBE, frames=21, data_dt=0.1, workdir=d, cells=TUBE_COARSE, return_alpha=True)
+
+
+@pytest.mark.openfoam
+@needs_interfoam
+def test_tube_water_front_and_volume(tube_run):
+    u, v, alpha = tube_run
+    assert alpha.shape == u.shape == v.shape == (21, 64, 64)
+    for f in (u, v, alpha):
+        assert np.isfinite(f).all()
+    assert alpha[0].max() == 0 and alpha.min() >= 0 and alpha.max() <= 1
+    t = 0.1 * np.arange(21)
+    # the inflow fills the tube at vel_in * d per unit depth while the front is inside (x_f < 0.9 l until t = 0.8 s)
+    vol = alpha.mean(axis=(1, 2)) * TUBE["width"] * TUBE["height"]
+    early = t <= 0.8
+    np.testing.assert_allclose(vol[early], TUBE["vel_in"] * TUBE["height"] * t[early], rtol=0.05, atol=1e-4)
+    # the centreline front (alpha = 0.5) moves at about vel_in: the full-height inlet pushes an incompressible column
+    front = (alpha[:, 32, :] > 0.5).sum(axis=1) / 64 * TUBE["width"]
+    np.testing.assert_allclose(front[1:9], TUBE["vel_in"] * t[1:9], rtol=0.2)
+    # the inlet column is water moving at vel_in (away from the no-slip walls)
+    assert alpha[1:, 8:56, 0].min() > 0.9
+    assert np.abs(u[1:, 16:48, 0] - TUBE["vel_in"]).max() < 0.5 * TUBE["vel_in"]
+
+
+@pytest.mark.openfoam
+@needs_interfoam
+def test_tube_develops_no_slip_profile(tube_run):
+    u, v, alpha = tube_run
+    ys = (np.arange(64) + 0.5) / 64
+    for x in (32, 48):
+        prof = u[-1, :, x]
+        # every cross-section carries the inflow (incompressible), the walls hold the fluid, the centre runs faster
+        assert prof.mean() == pytest.approx(TUBE["vel_in"], rel=0.02)
+        assert max(prof[0], prof[-1]) < 0.2 * TUBE["vel_in"] and prof[31:33].min() > 1.3 * prof.mean()
+        # 2 s after the start (entrance length ~ 0.05 Re d = 0.5 m), behind the front: close to Poiseuille 6 U y (1 - y)
+        poiseuille = 6 * TUBE["vel_in"] * ys * (1 - ys)
+        assert np.sqrt(np.mean((prof - poiseuille) ** 2) / np.mean(poiseuille**2)) < 0.1
+        assert np.abs(v[-1, :, x]).max() < 0.05 * TUBE["vel_in"]
+
+
+@pytest.mark.openfoam
+@needs_interfoam
+def test_cli_generate_tube_openfoam(tmp_path, capsys):
+    out = tmp_path / "data"
+    args = ["generate", "--problem", "tube", "--subset", "bc", "--cases", "1", "--frames", "3", "--backend", "openfoam"]
+    assert main([*args, "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["written"] == 1 and summary["failed"] == 0
+    (case,) = load_cases(out, "tube_bc")
+    assert case.num_frames == 3 and json.loads((case.path / "case.json").read_text())["vel_in"] == pytest.approx(0.1)
+    meta = json.loads((out / "tube" / "generation.json").read_text())
+    assert meta["backend"] == "openfoam" and meta["phases"] == 2 and "interFoam" in meta["deviations"]
+    alpha = np.load(case.path / "alpha.npy")
+    # 0.02 s at 0.1 m/s: the water has entered the first of the 64 columns only
+    assert alpha.shape == (3, 64, 64) and alpha[0].max() == 0 and 0 < alpha[-1].sum() / 64 < 1.5
+
+
+@pytest.mark.openfoam
+@needs_openfoam
+def test_cli_generate_tube_single_phase(tmp_path, capsys):
+    out = tmp_path / "data"
+    args = ["generate", "--problem", "tube", "--subset", "bc", "--cases", "1", "--frames", "3", "--backend", "openfoam"]
+    assert main([*args, "--tube-phases", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    (case,) = load_cases(out, "tube_bc")
+    assert not (case.path / "alpha.npy").exists()
+    meta = json.loads((out / "tube" / "generation.json").read_text())
+    assert meta["phases"] == 1 and "icoFoam" in meta["deviations"] and meta["config"]["tube_phases"] == 1
+    # resuming the same folder as two-phase would mix physics: refused before any case runs
+    with pytest.raises(ValueError, match="existing phases 1 differs from 2"):
+        main([*args, "--out", str(out)])

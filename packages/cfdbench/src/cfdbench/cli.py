@@ -41,6 +41,14 @@ def _add_generate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data_dt", "--data-dt", type=float, default=None, help="frame interval in seconds (default per problem)")
     p.add_argument("--device", default="cpu", help="torch device for the solver")
     p.add_argument("--processes", type=int, default=1, help="MPI ranks for the OpenFOAM backend")
+    p.add_argument(
+        "--tube_phases",
+        "--tube-phases",
+        type=int,
+        default=2,
+        choices=[1, 2],
+        help="OpenFOAM tube: 2 = water/air VOF (interFoam, the original's), 1 = single-phase icoFoam channel",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the cylinder's symmetry-breaking perturbation")
 
 
@@ -61,6 +69,7 @@ def _generate(args: argparse.Namespace) -> int:
         data_dt=args.data_dt,
         seed=args.seed,
         processes=args.processes,
+        tube_phases=args.tube_phases,
     )
     summary = generate(cfg)
     print(json.dumps({k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()}, indent=2))

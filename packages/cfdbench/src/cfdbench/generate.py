@@ -9,7 +9,9 @@ restrictions (``original=False``, the default):
 * dam: a **single-phase** channel flow over the step stands in for the two-phase VOF dam break (no gravity, no free
   surface); use the OpenFOAM backend (interFoam) for the real dam break, which also writes the water volume fraction
   as an extra ``alpha.npy`` ``[T, 64, 64]`` per case (the loader reads only ``u.npy``/``v.npy`` and ignores it);
-* tube: single-phase channel (the water/air interface of the original is dropped);
+* tube: single-phase channel with the torch backend (the water/air interface of the original is dropped); the
+  OpenFOAM backend runs the original's two-phase tube (interFoam: water filling an air-filled channel) and writes
+  ``alpha.npy`` like the dam (``tube_phases=1`` / ``--tube-phases 1``: single-phase icoFoam channel instead);
 * frame interval ``data_dt`` per problem (cavity 1e-3 s, tube 0.01 s, dam 0.1 s, cylinder 1e-3 s) so that a few
   dozen frames show the transient; it is written to ``{problem}/generation.json`` and read back by the loader.
 
@@ -178,6 +180,8 @@ class GenerateConfig:
         data_dt: frame interval (s); default per problem (:data:`DATA_DT`).
         seed: seed of the cylinder's symmetry-breaking perturbation.
         processes: MPI ranks for the OpenFOAM backend (1 = serial).
+        tube_phases: OpenFOAM tube: 2 = water/air VOF through interFoam (the original's setup), 1 = single-phase
+            icoFoam channel. Ignored by the torch backend (always single-phase) and by the other problems.
     """
 
     problem: str
@@ -193,6 +197,7 @@ class GenerateConfig:
     data_dt: float | None = None
     seed: int = 0
     processes: int = 1
+    tube_phases: int = 2
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -341,6 +346,8 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
         raise ValueError(f"backend must be 'torch' or 'openfoam', got {cfg.backend!r}")
     if cfg.frames < 2:
         raise ValueError("frames must be >= 2")
+    if cfg.tube_phases not in (1, 2):
+        raise ValueError(f"tube_phases must be 1 or 2, got {cfg.tube_phases}")
     data_dt = cfg.data_dt or DATA_DT[cfg.problem]
     params = sweep(cfg.problem, cfg.subset, original=cfg.original, max_re=cfg.max_re)
     if cfg.cases is not None:
@@ -348,13 +355,20 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
     root = Path(cfg.out) / cfg.problem
     meta_path = root / "generation.json"
     deviations = DEVIATIONS[cfg.problem]
+    phases = 1
     if cfg.backend == "openfoam" and cfg.problem == "dam":
-        deviations = OPENFOAM_DAM_DEVIATIONS
-    meta = {"data_dt": data_dt, "backend": cfg.backend, "config": asdict(cfg), "deviations": deviations}
+        deviations, phases = OPENFOAM_DAM_DEVIATIONS, 2
+    elif cfg.backend == "openfoam" and cfg.problem == "tube":
+        phases = cfg.tube_phases
+        deviations = OPENFOAM_TUBE_DEVIATIONS if phases == 2 else OPENFOAM_TUBE_SINGLE_PHASE_DEVIATIONS
+    meta = {"data_dt": data_dt, "backend": cfg.backend, "phases": phases, "config": asdict(cfg), "deviations": deviations}
     if meta_path.is_file():
         old = json.loads(meta_path.read_text())
         if not math.isclose(float(old["data_dt"]), data_dt):
             raise ValueError(f"{meta_path}: existing data_dt {old['data_dt']} differs from {data_dt}; use another --out")
+        # resuming must not mix single- and two-phase cases in one subset
+        if old.get("phases", phases) != phases:
+            raise ValueError(f"{meta_path}: existing phases {old['phases']} differs from {phases}; use another --out")
     atomic_write_json(meta_path, meta)
     summary: dict[str, Any] = {"written": [], "skipped": [], "failed": [], "seconds": 0.0}
     t0 = time.perf_counter()
@@ -387,7 +401,8 @@ def generate(cfg: GenerateConfig) -> dict[str, Any]:
                     data_dt=data_dt,
                     processes=cfg.processes,
                     workdir=root / ".openfoam" / name,
-                    return_alpha=cfg.problem == "dam",
+                    return_alpha=phases == 2,
+                    phases=phases,
                 )
                 u, v = fields[0], fields[1]
                 alpha = fields[2] if len(fields) == 3 else None
@@ -424,4 +439,14 @@ OPENFOAM_DAM_DEVIATIONS = (
     "OpenFOAM interFoam (water/air VOF, gravity, laminar) instead of ANSYS Fluent: 1 cm block mesh, open atmosphere at "
     "the top of the 0.4 m window, totalPressure p_rgh = 0 on the open boundaries, Fluent-default air, no surface tension, "
     "initial water patch x < 0.5 m, y < 0.1 m at the inlet speed; alpha.npy holds the water volume fraction"
+)
+OPENFOAM_TUBE_DEVIATIONS = (
+    "OpenFOAM interFoam (water/air VOF, no gravity, laminar) instead of ANSYS Fluent: uniform 64 x 64 block mesh, "
+    "full-height water inlet, totalPressure p_rgh = p = 0 outlet, no-slip top/bottom, Fluent-default air, no surface "
+    "tension, tube initially full of air at rest; u, v are the mixture velocity (Fluent's shared VOF velocity exported "
+    "as x-velocity-water); alpha.npy holds the water volume fraction"
+)
+OPENFOAM_TUBE_SINGLE_PHASE_DEVIATIONS = (
+    "OpenFOAM icoFoam single-phase channel (tube_phases=1): no water/air interface, the channel starts full of water at "
+    "rest; plug inlet, p = 0 outlet, uniform 64 x 64 mesh"
 )

@@ -1,7 +1,8 @@
 """OpenFOAM backend (Debian's ``openfoam`` package, v1912): case writer, runner and sampler onto the 64x64 grid.
 
-Implemented: cavity (icoFoam, lid-driven box), tube (icoFoam, plug inlet / p = 0 outlet), cylinder (icoFoam on a
-block mesh with the cylinder's cells removed by ``topoSet`` + ``subsetMesh``, a staircase like the torch solver) and
+Implemented: cavity (icoFoam, lid-driven box), cylinder (icoFoam on a block mesh with the cylinder's cells removed by
+``topoSet`` + ``subsetMesh``, a staircase like the torch solver), the two-phase tube (interFoam: water entering an
+air-filled channel, no gravity; see :func:`tube_setup`; ``phases=1`` runs the single-phase icoFoam channel instead) and
 the two-phase dam break (interFoam: water/air VOF with gravity, laminar, on a multi-block mesh whose block edges follow
 the inlet height and the obstacle, the obstacle's cells removed by ``topoSet`` + ``subsetMesh``; see
 :func:`dam_setup` for the boundary and initial conditions and how they differ from the original's Fluent setup).
@@ -46,6 +47,8 @@ __all__ = [
     "OpenFoamError",
     "TwoPhaseCase",
     "dam_setup",
+    "tube_setup",
+    "default_phases",
     "write_interfoam_case",
     "AIR_RHO",
     "AIR_MU",
@@ -65,8 +68,8 @@ _HEADER = """FoamFile
 """
 
 
-# the solver of each problem: single-phase problems run icoFoam, the two-phase dam break interFoam
-_SOLVERS = {"cavity": "icoFoam", "tube": "icoFoam", "cylinder": "icoFoam", "dam": "interFoam"}
+# the phase counts each problem can run with, the default (the original's) first: tube and dam are water/air VOF runs
+_PHASES = {"cavity": (1,), "tube": (2, 1), "cylinder": (1,), "dam": (2,)}
 # Fluent's default air material (the original's second phase)
 AIR_RHO = 1.225
 AIR_MU = 1.7894e-5
@@ -80,20 +83,33 @@ class OpenFoamError(RuntimeError):
     """An OpenFOAM utility failed; the message holds the tail of its log."""
 
 
-def solver_name(problem: str) -> str:
-    """The OpenFOAM solver that runs ``problem`` (``icoFoam`` or ``interFoam``)."""
-    if problem not in _SOLVERS:
-        raise ValueError(f"unknown problem {problem!r}; expected one of {sorted(_SOLVERS)}")
-    return _SOLVERS[problem]
+def default_phases(problem: str, phases: int | None = None) -> int:
+    """The phase count ``problem`` runs with: ``phases`` when given and supported, else the original's.
+
+    cavity and cylinder are single-phase; the dam is two-phase; the tube is two-phase by default (the original's
+    water/air VOF run) and single-phase (icoFoam channel) with ``phases=1``.
+    """
+    if problem not in _PHASES:
+        raise ValueError(f"unknown problem {problem!r}; expected one of {sorted(_PHASES)}")
+    if phases is None:
+        return _PHASES[problem][0]
+    if phases not in _PHASES[problem]:
+        raise ValueError(f"{problem} runs with phases in {_PHASES[problem]}, got {phases}")
+    return phases
 
 
-def openfoam_available(problem: str | None = None) -> bool:
+def solver_name(problem: str, phases: int | None = None) -> str:
+    """The OpenFOAM solver that runs ``problem``: ``interFoam`` for two phases, ``icoFoam`` for one."""
+    return "interFoam" if default_phases(problem, phases) == 2 else "icoFoam"
+
+
+def openfoam_available(problem: str | None = None, phases: int | None = None) -> bool:
     """True when the utilities ``problem`` needs are on PATH (default: the icoFoam problems).
 
     ``blockMesh``, ``postProcess`` and the problem's solver are always needed; the dam also needs ``setFields``,
     ``topoSet`` and ``subsetMesh``.
     """
-    tools = ["blockMesh", "postProcess", solver_name(problem or "cavity")]
+    tools = ["blockMesh", "postProcess", solver_name(problem or "cavity", phases)]
     if problem == "dam":
         tools += ["setFields", "topoSet", "subsetMesh"]
     return all(shutil.which(x) for x in tools)
@@ -119,11 +135,12 @@ def write_case(
     write_interval: float,
     cells: tuple[int, int],
     cfl: float | None = None,
+    phases: int | None = None,
 ) -> Path:
     """Write a complete case (mesh, fields, controls) for ``problem`` with ``case.json`` parameters ``p``.
 
-    cavity, tube and cylinder get an icoFoam case; dam gets an interFoam case built by :func:`dam_setup` and
-    :func:`write_interfoam_case`.
+    cavity, cylinder and the single-phase tube get an icoFoam case; the dam and the two-phase tube get an interFoam
+    case built by :func:`dam_setup` / :func:`tube_setup` and :func:`write_interfoam_case`.
 
     Args:
         case_dir: the case folder (created).
@@ -134,12 +151,14 @@ def write_case(
         cells: ``(nx, ny)`` cells (for the dam: approximate totals over the multi-block mesh).
         cfl: icoFoam: Courant number that sets the fixed ``deltaT`` from the boundary speed (default 0.25);
             interFoam: ``maxCo`` and ``maxAlphaCo`` of the adjustable time step (default 1, the damBreak tutorial's).
+        phases: 1 or 2 (tube only; default: the problem's original, see :func:`default_phases`).
     """
-    if problem == "dam":
+    application = solver_name(problem, phases)
+    if application == "interFoam":
+        setup = dam_setup if problem == "dam" else tube_setup
         return write_interfoam_case(
-            case_dir, dam_setup(p, end_time=end_time, write_interval=write_interval, cells=cells, max_co=cfl or 1.0)
+            case_dir, setup(p, end_time=end_time, write_interval=write_interval, cells=cells, max_co=cfl or 1.0)
         )
-    application = solver_name(problem)
     cfl = 0.25 if cfl is None else cfl
     d = Path(case_dir)
     x0, x1, y0, y1 = _geometry(problem, p)
@@ -275,10 +294,12 @@ class TwoPhaseCase:
     """An interFoam (water/air VOF, gravity along -y, laminar) case on the rectangle ``[0, width] x [0, height]``.
 
     Boundaries: the bottom is a no-slip wall; the top is an open ``atmosphere`` (total pressure, air may enter, anything
-    may leave); the left edge is a water ``inlet`` (``alpha.water = 1``, ``U = (inlet_velocity, 0)``) below
-    ``inlet_height`` and, above it, an open ``airInlet`` (like the top) when ``open_left`` or a wall otherwise; the right
-    edge is an open ``outlet`` (like the top) when ``open_right`` or a wall otherwise. An optional rectangular
-    ``obstacle`` standing on the bottom is cut out of the mesh (its faces form the ``obstacle`` wall patch).
+    may leave) when ``open_top`` or a no-slip ``upperWall`` otherwise; the left edge is a water ``inlet``
+    (``alpha.water = 1``, ``U = (inlet_velocity, 0)``) below ``inlet_height`` (``inlet_height = height``: the whole
+    edge) and, above it, an open ``airInlet`` (like the top) when ``open_left`` or a wall otherwise; the right edge is an
+    open ``outlet`` (like the top) when ``open_right`` or a wall otherwise. An optional rectangular ``obstacle`` standing
+    on the bottom is cut out of the mesh (its faces form the ``obstacle`` wall patch). ``gravity = 0`` switches gravity
+    off; interFoam then solves for ``p_rgh = p - rho g.h = p``.
 
     Attributes:
         width: domain length (m).
@@ -290,13 +311,15 @@ class TwoPhaseCase:
         rho_air: air density (Fluent's default air).
         nu_air: air kinematic viscosity (Fluent's default air: 1.7894e-5 / 1.225).
         sigma: surface tension (N/m); 0 = none.
-        gravity: magnitude of the gravitational acceleration along -y (m/s^2).
-        inlet_height: height of the water inlet on the left edge (0 = no inlet).
+        gravity: magnitude of the gravitational acceleration along -y (m/s^2); 0 = none.
+        inlet_height: height of the water inlet on the left edge (0 = no inlet, ``height`` = the whole edge).
         inlet_velocity: inflow speed of the water inlet (m/s).
         open_left: the left edge above the inlet is open to air (else a wall).
         open_right: the right edge is an open outlet (else a wall).
+        open_top: the top edge is open atmosphere (else a no-slip wall).
         obstacle: ``(x_left, x_right, top)`` of the rectangle removed from the mesh, or ``None``.
-        water_box: ``(x0, x1, y0, y1)``: cells whose centres lie inside start as water (``setFields``).
+        water_box: ``(x0, x1, y0, y1)``: cells whose centres lie inside start as water (``setFields``); ``None``: the
+            domain starts full of air at rest (no ``setFields``).
         water_velocity: x-velocity of the initial water (m/s).
         end_time: simulated time (s).
         write_interval: time between written fields (s).
@@ -318,8 +341,9 @@ class TwoPhaseCase:
     inlet_velocity: float = 0.0
     open_left: bool = False
     open_right: bool = False
+    open_top: bool = True
     obstacle: tuple[float, float, float] | None = None
-    water_box: tuple[float, float, float, float]
+    water_box: tuple[float, float, float, float] | None
     water_velocity: float = 0.0
     end_time: float
     write_interval: float
@@ -330,8 +354,10 @@ class TwoPhaseCase:
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"width and height must be positive, got {self.width}, {self.height}")
-        if not 0 <= self.inlet_height < self.height:
-            raise ValueError(f"inlet_height must lie in [0, height), got {self.inlet_height}")
+        if not 0 <= self.inlet_height <= self.height:
+            raise ValueError(f"inlet_height must lie in [0, height], got {self.inlet_height}")
+        if self.gravity < 0:
+            raise ValueError(f"gravity is a magnitude along -y and must be >= 0, got {self.gravity}")
         if self.obstacle is not None:
             x0, x1, top = self.obstacle
             if not (0 < x0 < x1 < self.width and 0 < top < self.height):
@@ -396,6 +422,56 @@ def dam_setup(
     )
 
 
+def tube_setup(
+    p: dict[str, Any],
+    *,
+    end_time: float,
+    write_interval: float,
+    cells: tuple[int, int] = (GRID, GRID),
+    max_co: float = 1.0,
+) -> TwoPhaseCase:
+    """The CFDBench tube (spec §1.2b) as an interFoam case, from ``case.json`` parameters ``p``.
+
+    * Channel ``[0, width] x [0, height]`` (``width`` = l, ``height`` = d), no gravity (the spec's ``g != 0`` only for
+      the dam), so ``p_rgh = p``.
+    * Left edge: a water velocity inlet over the whole height (``alpha.water = 1``, ``U = (vel_in, 0)``).
+    * Right edge: a pressure outlet: ``totalPressure`` ``p_rgh = 0`` (``p = 0`` where fluid leaves),
+      ``pressureInletOutletVelocity`` (zero gradient out, normal inflow from the pressure if the flow reverses),
+      ``alpha.water`` ``inletOutlet`` 0 (only air can come back in).
+    * Top and bottom: no-slip walls.
+    * Water: ``rho = density``, ``nu = viscosity / density``; air: Fluent's defaults (1.225 kg/m^3, 1.7894e-5 Pa s),
+      as for the dam; no surface tension; laminar.
+    * Initial state: the tube full of air at rest (the original's ``phase-air mp 1``), ``p = 0``.
+
+    Args:
+        p: ``case.json`` parameters (``vel_in``, ``density``, ``viscosity``, ``height``, ``width``).
+        end_time: simulated time (s).
+        write_interval: frame interval (s).
+        cells: ``(nx, ny)`` cells of the uniform block mesh (default 64 x 64, the single-phase tube's).
+        max_co: ``maxCo`` and ``maxAlphaCo``.
+    """
+    for key in ("vel_in", "density", "viscosity", "height", "width"):
+        if key not in p:
+            raise KeyError(f"tube parameters need {key!r}")
+    return TwoPhaseCase(
+        width=float(p["width"]),
+        height=float(p["height"]),
+        cells=cells,
+        rho_water=float(p["density"]),
+        nu_water=float(p["viscosity"]) / float(p["density"]),
+        gravity=0.0,
+        inlet_height=float(p["height"]),
+        inlet_velocity=float(p["vel_in"]),
+        open_right=True,
+        open_top=False,
+        water_box=None,
+        end_time=end_time,
+        write_interval=write_interval,
+        max_co=max_co,
+        max_alpha_co=max_co,
+    )
+
+
 def _breaks(length: float, points: list[float], n: int) -> tuple[list[float], list[int]]:
     """Block edges along one axis (``0``, ``length`` and every interior point) and cells per block."""
     edges = sorted({0.0, length, *(x for x in points if 0.0 < x < length)})
@@ -413,8 +489,8 @@ def _breaks(length: float, points: list[float], n: int) -> tuple[list[float], li
 
 def _multiblock(c: TwoPhaseCase) -> tuple[str, dict[str, list[str]]]:
     """``blockMeshDict`` vertices/blocks text and the boundary faces of each patch."""
-    xp = [c.water_box[0], c.water_box[1]]
-    yp = [c.inlet_height, c.water_box[2], c.water_box[3]]
+    xp = [] if c.water_box is None else [c.water_box[0], c.water_box[1]]
+    yp = [c.inlet_height] + ([] if c.water_box is None else [c.water_box[2], c.water_box[3]])
     if c.obstacle is not None:
         xp += [c.obstacle[0], c.obstacle[1]]
         yp.append(c.obstacle[2])
@@ -434,7 +510,7 @@ def _multiblock(c: TwoPhaseCase) -> tuple[str, dict[str, list[str]]]:
             hexv += [x + nx * ny for x in hexv]
             blocks.append(f"    hex ({' '.join(map(str, hexv))}) ({nxs[i]} {nys[j]} 1) simpleGrading (1 1 1)")
     faces: dict[str, list[str]] = {"inlet": [], "airInlet": [], "leftWall": [], "outlet": [], "rightWall": []}
-    faces |= {"atmosphere": [], "lowerWall": [], "frontAndBack": []}
+    faces |= {"atmosphere": [], "upperWall": [], "lowerWall": [], "frontAndBack": []}
     for j in range(ny - 1):
         ymid = 0.5 * (ys[j] + ys[j + 1])
         left = f"({v(0, j, 0)} {v(0, j, 1)} {v(0, j + 1, 1)} {v(0, j + 1, 0)})"
@@ -448,7 +524,8 @@ def _multiblock(c: TwoPhaseCase) -> tuple[str, dict[str, list[str]]]:
     for i in range(nx - 1):
         faces["lowerWall"].append(f"({v(i, 0, 0)} {v(i + 1, 0, 0)} {v(i + 1, 0, 1)} {v(i, 0, 1)})")
         j = ny - 1
-        faces["atmosphere"].append(f"({v(i, j, 0)} {v(i, j, 1)} {v(i + 1, j, 1)} {v(i + 1, j, 0)})")
+        top = f"({v(i, j, 0)} {v(i, j, 1)} {v(i + 1, j, 1)} {v(i + 1, j, 0)})"
+        faces["atmosphere" if c.open_top else "upperWall"].append(top)
     for j in range(ny - 1):
         for i in range(nx - 1):
             faces["frontAndBack"].append(f"({v(i, j, 0)} {v(i, j + 1, 0)} {v(i + 1, j + 1, 0)} {v(i + 1, j, 0)})")
@@ -459,7 +536,7 @@ def _multiblock(c: TwoPhaseCase) -> tuple[str, dict[str, list[str]]]:
 
 # patch kinds of the interFoam case: what each boundary condition file writes for them
 _OPEN = ("airInlet", "outlet", "atmosphere")
-_WALLS = ("leftWall", "rightWall", "lowerWall", "obstacle")
+_WALLS = ("leftWall", "rightWall", "lowerWall", "upperWall", "obstacle")
 
 
 def write_interfoam_case(case_dir: str | os.PathLike[str], c: TwoPhaseCase) -> Path:
@@ -512,12 +589,13 @@ def write_interfoam_case(case_dir: str | os.PathLike[str], c: TwoPhaseCase) -> P
     ):
         body = f"dimensions {dim[name]};\ninternalField uniform {init};\nboundaryField\n{{\n{bcs(rules)}\n}}\n"
         _write(d / "0" / name, cls, name, body)
-    x0, x1, y0, y1 = c.water_box
-    _write(
-        d / "system" / "setFieldsDict",
-        "dictionary",
-        "setFieldsDict",
-        f"""defaultFieldValues ( volScalarFieldValue alpha.water 0 volVectorFieldValue U (0 0 0) );
+    if c.water_box is not None:
+        x0, x1, y0, y1 = c.water_box
+        _write(
+            d / "system" / "setFieldsDict",
+            "dictionary",
+            "setFieldsDict",
+            f"""defaultFieldValues ( volScalarFieldValue alpha.water 0 volVectorFieldValue U (0 0 0) );
 regions
 (
     boxToCell
@@ -527,7 +605,7 @@ regions
     }}
 );
 """,
-    )
+        )
     if c.obstacle is not None:
         ox0, ox1, top = c.obstacle
         _write(
@@ -551,7 +629,8 @@ air {{ transportModel Newtonian; nu [0 2 -1 0 0 0 0] {c.nu_air!r}; rho [1 -3 0 0
 sigma [1 0 -2 0 0 0 0] {c.sigma!r};
 """,
     )
-    g = f"dimensions [0 1 -2 0 0 0 0];\nvalue (0 {-c.gravity!r} 0);\n"
+    # 0 - g keeps "0.0" for g = 0 rather than "-0.0"
+    g = f"dimensions [0 1 -2 0 0 0 0];\nvalue (0 {0.0 - c.gravity!r} 0);\n"
     _write(d / "constant" / "g", "uniformDimensionedVectorField", "g", g)
     _write(d / "constant" / "turbulenceProperties", "dictionary", "turbulenceProperties", "simulationType laminar;\n")
     h = min(c.width / c.cells[0], c.height / c.cells[1])
@@ -649,12 +728,14 @@ def run_case(case_dir: str | os.PathLike[str], problem: str, *, processes: int =
     """Mesh, initialise and solve a case written by :func:`write_case` or :func:`write_interfoam_case`.
 
     Steps: ``blockMesh``; ``topoSet`` + ``subsetMesh`` when the case removes cells (cylinder, dam obstacle);
-    ``setFields`` when the case patches an initial region (dam); ``postProcess -func writeCellCentres``; the problem's
-    solver (:func:`solver_name`), as ``decomposePar`` + ``mpirun -np N <solver> -parallel`` + ``reconstructPar`` when
-    ``processes > 1``.
+    ``setFields`` when the case patches an initial region (dam); ``postProcess -func writeCellCentres``; the solver
+    named by the case's ``controlDict`` (``application``: icoFoam or interFoam, see :func:`solver_name`), as
+    ``decomposePar`` + ``mpirun -np N <solver> -parallel`` + ``reconstructPar`` when ``processes > 1``.
     """
     d = Path(case_dir)
-    solver = solver_name(problem)
+    # the case writer chose the solver (a tube may be single- or two-phase); its controlDict says which
+    m = re.search(r"^application\s+(\w+);", (d / "system" / "controlDict").read_text(), re.M)
+    solver = m.group(1) if m else solver_name(problem)
     _run(["blockMesh"], d, "log.blockMesh")
     if (d / "system" / "topoSetDict").is_file():
         _run(["topoSet"], d, "log.topoSet")
@@ -806,11 +887,16 @@ def simulate_case_openfoam(
     cells: tuple[int, int] | None = None,
     keep: bool = False,
     return_alpha: bool = False,
+    phases: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run one case (icoFoam, or interFoam for the dam) and sample every written time onto the 64x64 grid.
+    """Run one case (icoFoam, or interFoam for the dam and the two-phase tube) and sample every written time onto
+    the 64x64 grid.
 
-    For the dam, ``u, v`` are the mixture velocity (the release's ``x-velocity``/``y-velocity``) and ``alpha`` the
-    water volume fraction (the original's raw ``water-vof`` export, absent from the release).
+    For the two-phase problems ``u, v`` are VOF's single mixture velocity and ``alpha`` the water volume fraction (the
+    original's raw ``water-vof`` / ``volume-fraction-water`` export, absent from the release). The dam's release holds
+    Fluent's ``x-velocity``/``y-velocity``, the tube's ``x-velocity-water``/``y-velocity-water``: Fluent's VOF model
+    solves one momentum equation shared by all phases, so its phase velocity is that same shared field everywhere
+    (also in the air ahead of the water), i.e. our mixture velocity.
 
     Args:
         problem: ``cavity``, ``tube``, ``cylinder`` or ``dam``.
@@ -821,14 +907,16 @@ def simulate_case_openfoam(
         processes: MPI ranks (1 = serial).
         cells: solver cells (default: 64 x 64; cylinder: 5 cells per radius; dam: 150 x 40, 1 cm cells).
         keep: keep the OpenFOAM case folder.
-        return_alpha: also return the water volume fraction (dam only).
+        return_alpha: also return the water volume fraction (two-phase runs only).
+        phases: 2 (interFoam, water/air) or 1 (icoFoam); only the tube offers both (default: 2, the original's).
 
     Returns:
         ``u, v`` (and ``alpha`` when ``return_alpha``) each ``[frames, 64, 64]`` float32, obstacle cells zero.
     """
-    if return_alpha and problem != "dam":
-        raise ValueError("return_alpha needs the two-phase dam problem")
-    if not openfoam_available(problem):
+    phases = default_phases(problem, phases)
+    if return_alpha and phases != 2:
+        raise ValueError(f"return_alpha needs a two-phase run (dam, or tube with phases=2), got {problem} with {phases}")
+    if not openfoam_available(problem, phases):
         raise OpenFoamError(f"OpenFOAM utilities for {problem} not found on PATH (apt-get install -y openfoam)")
     x0, x1, y0, y1 = _geometry(problem, params)
     if cells is None:
@@ -841,7 +929,7 @@ def simulate_case_openfoam(
             cells = (GRID, GRID)
     d = Path(workdir)
     shutil.rmtree(d, ignore_errors=True)
-    write_case(d, problem, params, end_time=(frames - 1) * data_dt, write_interval=data_dt, cells=cells)
+    write_case(d, problem, params, end_time=(frames - 1) * data_dt, write_interval=data_dt, cells=cells, phases=phases)
     run_case(d, problem, processes=processes)
     centres = read_vector_field(d / "0" / "C")[:, :2]
     gx, gy = target_grid(x0, x1, y0, y1, GRID)
