@@ -19,7 +19,7 @@ from lc_core.ops.ssd.naive import _check_shapes, compute_dtype, segment_ids
 __all__ = ["chunk_ssd_torch", "BLOCK_TOKENS"]
 
 # tokens per block of chunks: the intra-chunk masks of one block are [B, BLOCK_TOKENS / Q, H, Q, Q]
-BLOCK_TOKENS = 2048
+BLOCK_TOKENS = 512
 
 
 def chunk_ssd_torch(
