@@ -79,6 +79,13 @@ DAM_INLET_HEIGHT = 0.1
 DAM_CELLS = (150, 40)
 
 
+# the fvSchemes entries every solver here shares (second-order central, non-orthogonal correction)
+_COMMON_SCHEMES = """laplacianSchemes { default Gauss linear corrected; }
+interpolationSchemes { default linear; }
+snGradSchemes { default corrected; }
+"""
+
+
 class OpenFoamError(RuntimeError):
     """An OpenFOAM utility failed; the message holds the tail of its log."""
 
@@ -241,10 +248,8 @@ runTimeModifiable false;
         """ddtSchemes { default Euler; }
 gradSchemes { default Gauss linear; }
 divSchemes { default none; div(phi,U) Gauss limitedLinearV 1; }
-laplacianSchemes { default Gauss linear corrected; }
-interpolationSchemes { default linear; }
-snGradSchemes { default corrected; }
-""",
+"""
+        + _COMMON_SCHEMES,
     )
     _write(
         d / "system" / "fvSolution",
@@ -674,10 +679,8 @@ divSchemes
     div(phirb,alpha) Gauss linear;
     div(((rho*nuEff)*dev2(T(grad(U))))) Gauss linear;
 }
-laplacianSchemes { default Gauss linear corrected; }
-interpolationSchemes { default linear; }
-snGradSchemes { default corrected; }
-""",
+"""
+        + _COMMON_SCHEMES,
     )
     _write(
         d / "system" / "fvSolution",
