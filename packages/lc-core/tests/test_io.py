@@ -145,3 +145,66 @@ def test_merge_shards(tmp_path):
 def test_missing_file_message(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_jsonl(os.path.join(tmp_path, "nope.jsonl"))
+
+
+def test_results_store_drops_torn_multibyte_line(tmp_path):
+    # a kill inside a UTF-8 character leaves a last line that is not even valid UTF-8
+    p = tmp_path / "preds.jsonl"
+    good = json.dumps({"id": 0, "prediction": "密码是 71432"}, ensure_ascii=False).encode() + b"\n"
+    torn = json.dumps({"id": 1, "prediction": "密码"}, ensure_ascii=False).encode()[:-4]
+    p.write_bytes(good + torn)
+    with ResultsStore(p) as store:
+        assert store.done_ids == {0}
+        store.add({"id": 1, "prediction": "ok"})
+    assert [json.loads(line)["id"] for line in p.read_text(encoding="utf-8").splitlines()] == [0, 1]
+
+
+def test_non_utf8_line_names_file_and_line(tmp_path):
+    p = tmp_path / "rows.jsonl"
+    p.write_bytes(b'{"id": 1}\n{"id": "\xff"}\n')
+    with pytest.raises(DataError, match=r"rows.jsonl:2: not utf-8 text"):
+        read_jsonl(p)
+
+
+def test_read_json_object_errors(tmp_path):
+    from lc_core.io import read_json_object
+
+    with pytest.raises(FileNotFoundError, match="no such config"):
+        read_json_object(tmp_path / "nope.json", what="config")
+    (tmp_path / "bad.json").write_text('{\n  "a": 1,\n}')
+    with pytest.raises(DataError, match=r"bad.json:3: invalid JSON"):
+        read_json_object(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text("[1]")
+    with pytest.raises(DataError, match="expected a JSON object, got list"):
+        read_json_object(tmp_path / "list.json")
+    (tmp_path / "latin.json").write_bytes(b'{"a":\n "\xe9"}')
+    with pytest.raises(DataError, match=r"latin.json:2: not UTF-8"):
+        read_json_object(tmp_path / "latin.json")
+
+
+def test_config_from_dict_checks_names_and_types():
+    import dataclasses
+
+    from lc_core.io import config_from_dict
+
+    @dataclasses.dataclass(kw_only=True)
+    class Cfg:
+        steps: int = 1
+        lr: float = 0.1
+        name: str = "x"
+        sizes: tuple[int, ...] = (1, 2)
+        flag: bool = False
+
+        def __post_init__(self):
+            if self.steps < 0:
+                raise ValueError("steps must be >= 0")
+
+    assert config_from_dict(Cfg, {"lr": 1, "sizes": [3]}) == Cfg(lr=1.0, sizes=(3,))
+    with pytest.raises(DataError, match=r"c.json: field 'stpes': unknown Cfg field \(did you mean 'steps'"):
+        config_from_dict(Cfg, {"stpes": 1}, path="c.json")
+    with pytest.raises(DataError, match="field 'flag': expected bool, got int"):
+        config_from_dict(Cfg, {"flag": 1})
+    with pytest.raises(DataError, match="field 'sizes': expected tuple"):
+        config_from_dict(Cfg, {"sizes": ["a"]})
+    with pytest.raises(DataError, match="c.json: steps must be >= 0"):
+        config_from_dict(Cfg, {"steps": -1}, path="c.json")

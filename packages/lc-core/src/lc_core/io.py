@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ __all__ = [
     "read_jsonl",
     "write_jsonl",
     "get_field",
+    "read_json_object",
+    "check_fields",
+    "config_from_dict",
     "atomic_write_text",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -72,9 +75,15 @@ def iter_jsonl(path: PathLike, *, on_error: str = "raise", encoding: str = "utf-
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
-    with p.open("r", encoding=encoding) as f:
-        for lineno, raw in enumerate(f, start=1):
-            text = raw.strip()
+    with p.open("rb") as f:
+        for lineno, raw_bytes in enumerate(f, start=1):
+            try:
+                text = raw_bytes.decode(encoding).strip()
+            except UnicodeDecodeError as e:
+                if on_error == "skip":
+                    logger.warning("%s:%d: skipped a line that is not %s text", p, lineno, encoding)
+                    continue
+                raise DataError(f"not {encoding} text (byte {e.start} of the line)", path=p, line=lineno) from None
             if not text:
                 continue
             try:
@@ -131,6 +140,108 @@ def get_field(
             f"expected {names}, got {type(value).__name__} ({str(value)[:60]!r})", path=path, line=line, field=name
         )
     return value
+
+
+def read_json_object(path: PathLike, *, what: str = "JSON file") -> dict[str, Any]:
+    """Read a file holding one JSON object.
+
+    Raises:
+        FileNotFoundError: no such file (the message names it).
+        DataError: not UTF-8, invalid JSON (with line and column) or not an object, naming the file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such {what}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = p.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (byte {e.start})", path=p, line=line) from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"invalid JSON ({e.msg} at column {e.colno})", path=p, line=e.lineno) from None
+    if not isinstance(obj, dict):
+        raise DataError(f"expected a JSON object, got {type(obj).__name__}", path=p)
+    return obj
+
+
+def check_fields(data: Mapping[str, Any], known: Iterable[str], *, path: PathLike | None = None, what: str = "field") -> None:
+    """Raise :class:`DataError` for the first key of ``data`` not in ``known``, suggesting the closest name."""
+    import difflib
+
+    known = list(known)
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DataError(f"unknown {what} ({hint}known: {', '.join(sorted(known))})", path=path, field=str(key))
+
+
+def config_from_dict(cls: type[Any], data: Mapping[str, Any], *, path: PathLike | None = None, what: str | None = None) -> Any:
+    """Build the dataclass ``cls`` from a JSON mapping: unknown names and wrong types are errors, not surprises.
+
+    Values are checked against the field's default (or annotation): a bool must be a bool, an int an int, a float
+    an int or float (JSON writes ``3`` and ``3.0`` alike), a str a str, and a tuple/list a JSON list (converted to
+    the field's container). Validation errors from the class itself (``ValueError`` in ``__post_init__``) come back
+    as :class:`DataError` naming ``path``.
+    """
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    check_fields(data, fields, path=path, what=what or f"{cls.__name__} field")
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        f = fields[key]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        kwargs[key] = _coerce_field(key, value, default, path)
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise DataError(str(e), path=path) from None
+
+
+def _coerce_field(key: str, value: Any, default: Any, path: PathLike | None) -> Any:
+    if value is None or default is None:
+        return value
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple | list):
+        ok = isinstance(value, list | tuple) and _same_items(value, default)
+        if ok:
+            value = type(default)(value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+    else:
+        ok = True
+    if not ok:
+        raise DataError(f"expected {type(default).__name__}, got {type(value).__name__} ({value!r})", path=path, field=key)
+    return value
+
+
+def _same_items(value: Sequence[Any], default: Sequence[Any]) -> bool:
+    # the default's items say what the items must be: numbers stay numbers, strings stay strings
+    if not default:
+        return True
+    if all(isinstance(d, int | float) and not isinstance(d, bool) for d in default):
+        return all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    if all(isinstance(d, str) for d in default):
+        return all(isinstance(v, str) for v in value)
+    return True
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -233,7 +344,8 @@ class ResultsStore:
             if text:
                 try:
                     obj = json.loads(text)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    # a line cut inside a multi-byte character is not valid UTF-8: torn like any other
                     if complete and end < len(data):
                         raise DataError("corrupt line in the middle of a results file", path=self.path, line=lineno) from None
                     logger.warning("%s:%d: dropping a torn last line left by an interrupted write", self.path, lineno)

@@ -25,7 +25,7 @@ def rank() -> int:
 
 
 def setup_logging(level: str | int | None = None) -> None:
-    """Configure the root handler once; called by console scripts, never by library code.
+    """Configure the root handler (idempotent: one handler however often it is called); only console scripts call it.
 
     Args:
         level: a logging level; defaults to ``LC_LOG_LEVEL`` (``INFO``). Non-zero ranks log warnings only.
@@ -35,14 +35,32 @@ def setup_logging(level: str | int | None = None) -> None:
     if rank() != 0:
         level = logging.WARNING
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_lc_handler", False):
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler._lc_handler = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", datefmt="%H:%M:%S"))
-    root.addHandler(handler)
+    handler = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", datefmt="%H:%M:%S"))
+        root.addHandler(handler)
     root.setLevel(level)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not the one seen at setup.
+
+    A handler bound to the stream of its first caller breaks when that stream is replaced and closed (pytest's
+    capture, a redirected CLI run): later records then fail with "I/O operation on closed file".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        # StreamHandler.__init__ assigns a stream; the property always resolves to the current sys.stderr
+        pass
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -1,11 +1,15 @@
-"""Results as JSON (the record) plus a Markdown table rendered from it. Torch-free.
+"""Results as JSON (the record) plus a Markdown table rendered from it, in one layout. Torch-free.
 
-Example::
+Every console script of the workspace writes its results with :func:`emit`::
 
-    from lc_core.report import markdown_table, run_manifest, write_results
+    from lc_core.report import emit, markdown_table
 
-    table = markdown_table([{"task": "passkey", "acc": 100.0}], columns=["task", "acc"])
-    write_results("out/demo", {"manifest": run_manifest(config), "scores": {...}}, table)
+    rows = [{"task": "passkey", "acc": 100.0}]
+    paths = emit("results", "demo-mamba2", {"scores": rows}, markdown_table(rows), config=cfg, packages=["infbench"])
+    # results/demo-mamba2/results_2026-12-04T18-30-00.json (+ .md), with the run manifest inside
+
+Nothing written here carries a secret: fields named like secrets, secret flags in ``argv`` and the values of secret
+environment variables are masked (:func:`scrub`).
 """
 
 from __future__ import annotations
@@ -32,12 +36,23 @@ __all__ = [
     "package_versions",
     "git_sha",
     "write_results",
+    "emit",
+    "Emitted",
+    "safe_name",
+    "scrub",
+    "scrub_argv",
     "timestamp",
 ]
 
 # Keys whose values must never reach a results file or a log: whole names or ``*_<name>`` suffixes, so
 # ``api_key``/``hf_token`` are masked while ``passkey``/``max_new_tokens``/``tokenizer`` are kept.
-_SECRET_KEY = re.compile(r"(?:^|[_-])(?:api[_-]?key|secret|secret[_-]key|password|passwd|authorization|token)$", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"(?:^|[_-])(?:api[_-]?key|secret|secret[_-]key|password|passwd|authorization|token|access[_-]token|auth)$",
+    re.IGNORECASE,
+)
+# environment variables whose values are secrets: any string containing such a value is masked wherever it appears
+_SECRET_ENV = re.compile(r"(?:API[_-]?KEY|SECRET|PASSWORD|PASSWD|TOKEN)(?:$|_)", re.IGNORECASE)
+MASK = "***"
 
 
 def timestamp() -> str:
@@ -116,20 +131,81 @@ def git_sha(cwd: str | os.PathLike[str] | None = None) -> str | None:
     return res.stdout.strip() or None
 
 
-def _scrub(obj: Any) -> Any:
+def _env_secrets() -> list[str]:
+    # short values (e.g. "1") would mask innocent text; real keys and tokens are long
+    return sorted({v for k, v in os.environ.items() if _SECRET_ENV.search(k) and v and len(v) >= 8}, key=len, reverse=True)
+
+
+def _mask_text(text: str, secrets: Sequence[str]) -> str:
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def scrub_argv(argv: Sequence[str], secrets: Sequence[str] | None = None) -> list[str]:
+    """``argv`` with secret values masked.
+
+    Masks ``--api-key X`` / ``--api-key=X`` (any flag named like a secret), ``KEY=VALUE`` items whose key is
+    named like a secret (``--backend-arg api_key=sk-…``, ``-H authorization=…``), and any secret taken from the
+    environment that appears verbatim.
+    """
+    secrets = _env_secrets() if secrets is None else list(secrets)
+    out: list[str] = []
+    mask_next = False
+    for token in argv:
+        token = str(token)
+        if mask_next:
+            out.append(MASK)
+            mask_next = False
+            continue
+        if token.startswith("-") and len(token) > 1:
+            name, eq, _value = token.lstrip("-").partition("=")
+            if _SECRET_KEY.search(name.replace("-", "_")):
+                if eq:
+                    out.append(token.split("=", 1)[0] + "=" + MASK)
+                else:
+                    out.append(token)
+                    mask_next = True
+                continue
+        else:
+            key, eq, _value = token.partition("=")
+            if eq and _SECRET_KEY.search(key.strip()):
+                out.append(key + "=" + MASK)
+                continue
+        out.append(_mask_text(token, secrets))
+    return out
+
+
+def scrub(obj: Any, secrets: Sequence[str] | None = None) -> Any:
+    """A copy of ``obj`` safe to write: fields named like secrets and environment secret values are masked.
+
+    Dataclasses become dicts; a key is a secret when it is ``api_key``, ``token``, ``password``… or ends in
+    ``_<that>`` (``hf_token``), so ``passkey``, ``max_new_tokens`` and ``tokenizer`` are kept. Any string that
+    contains the value of a secret environment variable (``OPENAI_API_KEY``…) has it replaced by ``***``, and an
+    ``argv`` list is scrubbed with :func:`scrub_argv`.
+    """
+    secrets = _env_secrets() if secrets is None else list(secrets)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         obj = dataclasses.asdict(obj)
     if isinstance(obj, Mapping):
         out = {}
         for k, v in obj.items():
             if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, ""):
-                out[k] = "***"
+                out[k] = MASK
+            elif k == "argv" and isinstance(v, list | tuple):
+                out[k] = scrub_argv(v, secrets)
             else:
-                out[k] = _scrub(v)
+                out[k] = scrub(v, secrets)
         return out
     if isinstance(obj, list | tuple):
-        return [_scrub(v) for v in obj]
+        return [scrub(v, secrets) for v in obj]
+    if isinstance(obj, str) and secrets:
+        return _mask_text(obj, secrets)
     return obj
+
+
+_scrub = scrub
 
 
 def run_manifest(config: Any = None, *, packages: Iterable[str] = (), **extra: Any) -> dict[str, Any]:
@@ -137,10 +213,10 @@ def run_manifest(config: Any = None, *, packages: Iterable[str] = (), **extra: A
 
     Fields named like secrets (``api_key``, ``hf_token``, ``password``…) are masked.
     """
-    return _scrub(
+    return scrub(
         {
             "created": timestamp(),
-            "argv": sys.argv,
+            "argv": list(sys.argv),
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "versions": package_versions(packages),
@@ -157,12 +233,71 @@ def write_results(
     """Write ``<prefix>.json`` (the record) and ``<prefix>.md`` (the table) atomically."""
     prefix = Path(out_prefix)
     json_path = prefix.with_name(prefix.name + ".json")
-    atomic_write_json(json_path, _scrub(dict(record)))
+    atomic_write_json(json_path, scrub(dict(record)))
     md_path = None
     if table is not None:
         md_path = prefix.with_name(prefix.name + ".md")
-        atomic_write_text(md_path, table)
+        atomic_write_text(md_path, scrub(table))
     return json_path, md_path
+
+
+@dataclasses.dataclass(frozen=True)
+class Emitted:
+    """Where :func:`emit` wrote a run's results."""
+
+    json: Path
+    markdown: Path | None
+    run_dir: Path
+
+
+def safe_name(name: str) -> str:
+    """A folder name for a model path or id: ``org/name`` -> ``org--name``, a local path -> its last part."""
+    text = str(name).rstrip("/")
+    if os.sep in text and Path(text).exists():
+        text = Path(text).name
+    return re.sub(r"[^A-Za-z0-9._-]+", "--", text).strip("-") or "run"
+
+
+def emit(
+    out: str | os.PathLike[str],
+    run_name: str,
+    record: Mapping[str, Any],
+    table: str | None = None,
+    *,
+    config: Any = None,
+    packages: Iterable[str] = (),
+    manifest: Mapping[str, Any] | None = None,
+    stamp: str | None = None,
+) -> Emitted:
+    """Write one run's results in the house layout: ``<out>/<run-name>/results_<timestamp>.{json,md}``.
+
+    The JSON is the record: ``{"manifest": …, **record}``, where the manifest (:func:`run_manifest` of ``config``
+    with the versions of ``packages``, unless ``manifest`` is given) says what produced it. The Markdown file holds
+    ``table`` (rendered from the record by the caller, e.g. with :func:`markdown_table`). Both are written
+    atomically and scrubbed of secrets (:func:`scrub`). Every package's console script writes its results here, so
+    ``ls <out>/<run-name>/`` lists a run's history, newest last.
+
+    Args:
+        out: the results root (``--out``).
+        run_name: one folder per model or run (made safe with :func:`safe_name`).
+        record: the results (scores, rows, summary…); a ``manifest`` key in it is replaced.
+        table: the Markdown text.
+        config: the run's configuration (a dataclass or mapping), stored in the manifest.
+        packages: distributions whose versions the manifest records (besides lc-core, torch, …).
+        manifest: a ready manifest (then ``config``/``packages`` are ignored).
+        stamp: the timestamp in the file names (default: now, UTC).
+
+    Returns:
+        The paths written.
+    """
+    run_dir = Path(out) / safe_name(run_name)
+    stamp = stamp or timestamp()
+    prefix = run_dir / f"results_{stamp}"
+    body = dict(record)
+    body.pop("manifest", None)
+    head = dict(manifest) if manifest is not None else run_manifest(config, packages=packages)
+    json_path, md_path = write_results(prefix, {"manifest": head, **body}, table)
+    return Emitted(json=json_path, markdown=md_path, run_dir=run_dir)
 
 
 def machine_header() -> dict[str, Any]:

@@ -388,7 +388,8 @@ def serve(
     return server, thread
 
 
-def _add_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of ``lc-core serve``."""
     p.add_argument("--model", required=True, help="model folder, built-in name (lc-core/demo-mamba2) or hub id")
     p.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the model's)")
     p.add_argument("--backend", default="hf", choices=["hf", "vllm"], help="backend that runs the model")
@@ -407,7 +408,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the model folder")
 
 
-def _run(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
+    """``lc-core serve``: build the backend, serve until Ctrl-C."""
     from lc_core.inference.base import get_backend
 
     if args.backend == "hf":
@@ -452,12 +454,3 @@ def _run(args: argparse.Namespace) -> int:
         server.close()
         backend.close()
     return 0
-
-
-def _register() -> None:
-    from lc_core.cli import register_command
-
-    register_command("serve", "serve a local model on an OpenAI-compatible HTTP API", _add_arguments, _run)
-
-
-_register()

@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lc_core.cli import register_command
-from lc_core.io import DataError
-from lc_core.logging import get_logger, setup_logging
+from lc_core.io import DataError, check_fields, read_json_object
+from lc_core.logging import get_logger
 
 __all__ = ["add_arguments", "run", "main", "load_run_config", "build_model", "build_data"]
 
@@ -70,15 +68,8 @@ def load_run_config(path: str | Path) -> dict[str, Any]:
     from lc_core.train.config import TrainConfig
 
     p = Path(path)
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=p, line=e.lineno) from None
-    if not isinstance(raw, dict):
-        raise DataError("expected a JSON object", path=p)
-    for key in raw:
-        if key not in _SECTIONS:
-            raise DataError(f"unknown section (expected {', '.join(_SECTIONS)})", path=p, field=key)
+    raw = read_json_object(p, what="run config")
+    check_fields(raw, _SECTIONS, path=p, what="section")
     for key in _SECTIONS:
         if not isinstance(raw.get(key), dict):
             raise DataError("missing section or not an object", path=p, field=key)
@@ -151,12 +142,8 @@ def build_data(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``lc-core train`` with parsed flags; bad input prints ``path:line: field: message`` and returns 2."""
-    try:
-        return _run(args)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    """Run ``lc-core train`` with parsed flags (errors follow :mod:`lc_core.cli`'s policy: one line, exit 2)."""
+    return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -200,15 +187,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m lc_core.train``: the same flags as ``lc-core train``."""
-    setup_logging()
-    parser = argparse.ArgumentParser(
-        prog="python -m lc_core.train",
-        description="Train a causal LM from a JSON run config (works under torchrun).",
+    from lc_core.cli import run_single
+
+    return run_single(
+        "python -m lc_core.train",
+        "Train a causal LM from a JSON run config (works under torchrun).",
+        add_arguments,
+        run,
+        argv,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-register_command("train", "train a causal LM from a JSON run config (also under torchrun)", add_arguments, run)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lc_core.io import DataError
+from lc_core.io import config_from_dict
 
 __all__ = ["TrainConfig", "SCHEDULES", "DECAY_SHAPES", "DISTRIBUTED_MODES", "DTYPES"]
 
@@ -142,35 +142,4 @@ class TrainConfig:
         Raises:
             DataError: an unknown field, or a value of the wrong type, naming ``path`` and the field.
         """
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in data.items():
-            if key not in fields:
-                raise DataError(f"unknown TrainConfig field (known: {', '.join(sorted(fields))})", path=path, field=key)
-            default = fields[key].default
-            kwargs[key] = _coerce(key, value, default, path)
-        try:
-            return cls(**kwargs)
-        except ValueError as e:
-            raise DataError(str(e), path=path) from None
-
-
-def _coerce(key: str, value: Any, default: Any, path: str | os.PathLike[str] | None) -> Any:
-    # JSON has no tuples and writes 3e-4 and 3 alike, so accept an int for a float but nothing looser
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, tuple):
-        ok = isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value)
-        value = tuple(value) if ok else value
-    else:
-        ok = True
-    if not ok:
-        raise DataError(f"expected {type(default).__name__}, got {type(value).__name__} ({value!r})", path=path, field=key)
-    return value
+        return config_from_dict(cls, data, path=path)
