@@ -23,6 +23,7 @@ from lc_core.cli import (
     is_user_error,
     parse_key_values,
 )
+from lc_core.inference.openai_api import APIRequestError
 from lc_core.io import DataError
 
 
@@ -203,6 +204,8 @@ def test_user_error_classification():
     assert is_user_error(ConnectionRefusedError())
     assert is_user_error(ImportError("plotting needs matplotlib: pip install 'x[plot]'"))
     assert is_user_error(KeyError("unknown task 'x'"))
+    # an OpenAI-compatible server that stays unreachable after the retries (wrapped by the openai backend)
+    assert is_user_error(APIRequestError("chat request for prompt 0 to model 'm' at http://127.0.0.1:9/v1 failed"))
     assert not is_user_error(ZeroDivisionError())
     assert not is_user_error(KeyError("x"))
     assert not is_user_error(AttributeError("x"))

@@ -158,7 +158,8 @@ def is_user_error(exc: BaseException) -> bool:
 
     User errors: :class:`UserError`, :class:`~lc_core.io.DataError` and other ``ValueError`` (config
     validation), missing/unreadable files, ``UnicodeDecodeError`` (named by loaders), connection and timeout
-    errors (also the ``openai`` / ``httpx`` / ``requests`` ones), ``ImportError`` naming an extra to install,
+    errors (also the ``openai`` / ``httpx`` / ``requests`` ones, and lc-core's ``APIRequestError`` that reports a
+    request still failing after retries), ``ImportError`` naming an extra to install,
     and ``KeyError`` raised for an unknown name (a task, a preset).
     """
     if isinstance(exc, UserError | ValueError | FileNotFoundError | IsADirectoryError | NotADirectoryError):
@@ -175,6 +176,8 @@ def is_user_error(exc: BaseException) -> bool:
         if mod in {"openai", "httpx", "httpcore", "requests", "urllib3"} and (
             "Connection" in cls.__name__ or "Timeout" in cls.__name__ or cls.__name__ in {"APIError", "APIStatusError"}
         ):
+            return True
+        if mod == "lc_core" and cls.__name__ == "APIRequestError":
             return True
     return False
 

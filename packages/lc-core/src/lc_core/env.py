@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["log_level", "triton_interpret", "force_naive", "cache_dir", "get_secret", "world_size", "local_rank"]
+__all__ = [
+    "log_level",
+    "triton_interpret",
+    "force_naive",
+    "cache_dir",
+    "shared_data",
+    "get_secret",
+    "world_size",
+    "local_rank",
+]
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -36,6 +45,12 @@ def force_naive() -> bool:
 def cache_dir() -> str:
     """``LC_CACHE_DIR`` (default ``~/.cache/lc``): where generated data and downloaded-by-user files live."""
     return os.environ.get("LC_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "lc"))
+
+
+def shared_data() -> str | None:
+    """``LC_SHARED_DATA``: the folder of third-party data for tests and benchmarks (default: found from the checkout)."""
+    value = os.environ.get("LC_SHARED_DATA")
+    return value if value else None
 
 
 def get_secret(name: str) -> str | None:
