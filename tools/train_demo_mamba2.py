@@ -347,7 +347,7 @@ def score_passkey(backend: Any, rows: Sequence[dict[str, Any]], *, keep_prompts:
             "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
             "answer": r["answer"],
             "pred": p,
-            "score": score_one("passkey", p, r["answer"]),
+            "score": score_one("passkey", p, r["answer"], mode="legacy"),
         }
         if i < keep_prompts:
             rec["prompt"] = prompt

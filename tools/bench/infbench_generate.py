@@ -43,10 +43,9 @@ from infbench.generate import (
     paper_config,
     write_task,
 )
-from infbench.report import write_record
 from infbench.tokenization import FastTokenizer, get_tokenizer
 from lc_core.logging import get_logger, setup_logging
-from lc_core.report import markdown_table, package_versions, timestamp
+from lc_core.report import emit, markdown_table
 
 logger = get_logger("infbench_generate_bench")
 
@@ -308,17 +307,15 @@ def main() -> int:
     if sizing:
         text += "\n" + markdown_table(sizing, precision=2)
     print(text)
-    write_record(
-        out / f"infbench_generate_{timestamp()}",
-        {
-            "machine": header,
-            "fraction": args.fraction,
-            "generation": rows,
-            "sizing": sizing,
-            "versions": package_versions(["infbench"]),
-        },
+    written = emit(
+        out,
+        "infbench_generate",
+        {"machine": header, "fraction": args.fraction, "generation": rows, "sizing": sizing},
         text,
+        config={"fraction": args.fraction, "tasks": args.tasks, "skip_sizing": args.skip_sizing},
+        packages=["infbench", "tokenizers"],
     )
+    print(f"results: {written.json}")
     if not args.keep:
         for name in ("original_approach", "infbench"):
             shutil.rmtree(out / name, ignore_errors=True)

@@ -1,8 +1,7 @@
-"""Shared fixtures: the official prediction files (skip when absent) and tiny offline backends."""
+"""Shared fixtures: the official prediction files (skip loudly when absent) and tiny offline backends."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,21 +9,35 @@ from pathlib import Path
 import pytest
 
 from lc_core.inference.base import Backend, GenerationConfig, Prompt
+from lc_core.testing import shared_data_candidates, shared_data_dir
 from lc_core.tokenizers import ByteTokenizer
 
-OFFICIAL_PREDS = Path(
-    os.environ.get(
-        "INFBENCH_OFFICIAL_PREDS", Path(__file__).resolve().parents[3].parent / "shared/data/infbench-official-preds"
-    )
-)
+OFFICIAL = "infbench-official-preds"
+# <repository root>/../shared/data/infbench-official-preds, or $LC_SHARED_DATA/infbench-official-preds
+OFFICIAL_PREDS = shared_data_dir(OFFICIAL, start=Path(__file__).parent)
+GOLDEN_MISSING = "GOLDEN DATA MISSING"
 
 
 @pytest.fixture(scope="session")
 def official_preds() -> Path:
     """The folder of the original repo's ``results/<model>/preds_*.jsonl`` files."""
-    if not OFFICIAL_PREDS.is_dir():
-        pytest.skip(f"official prediction files not found at {OFFICIAL_PREDS} (set INFBENCH_OFFICIAL_PREDS)")
+    if OFFICIAL_PREDS is None:
+        where = ", ".join(str(p / OFFICIAL) for p in shared_data_candidates(Path(__file__).parent)) or "no checkout found"
+        pytest.skip(f"{GOLDEN_MISSING}: {OFFICIAL} not found (looked in {where}; set LC_SHARED_DATA)")
     return OFFICIAL_PREDS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # a skipped golden test must never read as a pass: one loud line under the summary
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if GOLDEN_MISSING in str(r.longrepr)]
+    if skipped:
+        where = ", ".join(str(p) for p in shared_data_candidates(Path(__file__).parent)) or "no checkout found"
+        terminalreporter.write_line(
+            f"infbench: {GOLDEN_MISSING}: {len(skipped)} golden-table tests were SKIPPED, not passed "
+            f"(no {OFFICIAL} under {where}; set LC_SHARED_DATA)",
+            red=True,
+            bold=True,
+        )
 
 
 def _text(prompt: Prompt) -> str:

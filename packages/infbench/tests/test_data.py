@@ -122,3 +122,24 @@ def test_load_hf_task_uses_explicit_features(tmp_path):
 def test_canonical_example_string_ids():
     ex = canonical_example("passkey", {"id": "3", "context": "c", "answer": 12345})
     assert ex["id"] == 3 and ex["answer"] == "12345"
+
+
+def test_empty_data_file_is_an_error_not_a_zero_score(tmp_path):
+    path = tmp_path / "passkey.jsonl"
+    path.write_text("\n\n")
+    with pytest.raises(DataError, match=r"passkey.jsonl: .*no examples \(empty file\)"):
+        load_task(path, "passkey")
+
+
+def test_duplicate_ids_name_both_lines(tmp_path):
+    rows = [{"id": i % 2, "context": "c", "input": "q", "answer": "1"} for i in range(3)]
+    path = _write(tmp_path / "passkey.jsonl", rows)
+    with pytest.raises(DataError, match=r"passkey.jsonl:3: field 'id': duplicate id 0 \(first on line 1\)"):
+        load_task(path, "passkey")
+
+
+@pytest.mark.parametrize("rid", [{"a": 1}, [1], True, 1.5], ids=["dict", "list", "bool", "float"])
+def test_bad_id_types_are_errors(tmp_path, rid):
+    path = _write(tmp_path / "passkey.jsonl", [{"id": rid, "context": "c", "input": "q", "answer": "1"}])
+    with pytest.raises(DataError, match=r"passkey.jsonl:1: field 'id'"):
+        load_task(path, "passkey")

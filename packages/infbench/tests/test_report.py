@@ -15,8 +15,8 @@ from infbench.report import (
     plot_heatmaps,
     result_folders,
     score_results,
+    scores_record,
     scores_table,
-    write_record,
 )
 
 
@@ -52,8 +52,21 @@ def test_result_folders_errors(tmp_path):
 
 def test_heatmaps_and_record(results, tmp_path):
     pytest.importorskip("matplotlib")
-    pngs = plot_heatmaps(score_results([results]), tmp_path / "plots")
+    scores = score_results([results])
+    pngs = plot_heatmaps(scores, tmp_path / "plots")
     assert [p.name for p in pngs] == ["heatmap_a_passkey.png", "heatmap_b_passkey.png"]
-    json_path, md_path = write_record(tmp_path / "rec", {"scores": {"passkey": 1}}, "text")
-    # unlike lc_core.report.write_results, "passkey" is not masked as a secret
-    assert json.loads(json_path.read_text()) == {"scores": {"passkey": 1}} and md_path.read_text() == "text"
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    record = scores_record(scores, mode="fixed", rows=True)
+    assert record["mode"] == "fixed" and record["scores"]["b"]["passkey"]["score"] == 50.0
+    assert [r["score"] for r in record["scores"]["b"]["passkey"]["per_row"]] == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_results_go_through_lc_core_emit_without_masking_passkey(results, tmp_path):
+    from lc_core.report import emit
+
+    scores = score_results([results])
+    written = emit(tmp_path / "out", "a", scores_record(scores, mode="fixed"), scores_table(scores), config={"mode": "fixed"})
+    assert written.json.parent == tmp_path / "out" / "a" and written.json.name.startswith("results_")
+    saved = json.loads(written.json.read_text())
+    # the house scrubber masks api_key/token fields, not the passkey task or max_new_tokens
+    assert saved["scores"]["a"]["passkey"]["score"] == 100.0 and "manifest" in saved

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from infbench.generate import generate_files
-from infbench.runner import RunConfig, model_dir_name, parse_shard, run
+from infbench.runner import RunConfig, load_backend, parse_shard, run
 from infbench.scoring import score_folder
 
 
@@ -143,10 +143,56 @@ def test_resume_after_kill(tmp_path, data_dir, oracle):
 def test_config_validation_and_names():
     with pytest.raises(ValueError, match="shard"):
         RunConfig(tasks=["passkey"], data_dir="d", shard=(2, 2))
+    with pytest.raises(ValueError, match="limit"):
+        RunConfig(tasks=["passkey"], data_dir="d", limit=0)
     with pytest.raises(KeyError, match="unknown task"):
         RunConfig(tasks=["nope"], data_dir="d")
-    assert model_dir_name("org/name") == "org--name"
+    with pytest.raises(KeyError, match="unknown task"):
+        RunConfig(tasks=["passkey"], data_dir="d", max_new_tokens={"passkye": 3})
+    with pytest.raises(KeyError, match="unknown prompt family"):
+        RunConfig(tasks=["passkey"], data_dir="d", family="llama")
+    assert RunConfig(tasks=["retrieval"], model="org/name").resolved_model_name == "org--name"
     assert RunConfig(tasks=["passkey"], data_dir="d", backend="openai").resolved_family == "chat"
+    assert RunConfig(tasks=["retrieval", "passkey"]).tasks == ["passkey", "number_string", "kv_retrieval"]
+
+
+def test_openai_backend_sends_the_served_name_of_a_builtin_model():
+    """`--backend openai --model lc-core/demo-mamba2` talks to `lc-core serve`, which serves that name."""
+    cfg = RunConfig(
+        tasks=["passkey"], backend="openai", model="lc-core/demo-mamba2", backend_kwargs={"base_url": "http://127.0.0.1:9/v1"}
+    )
+    backend = load_backend(cfg)
+    try:
+        assert backend.model == "lc-core/demo-mamba2"
+    finally:
+        backend.close()
+
+
+def test_local_backends_resolve_a_builtin_model_to_its_folder(monkeypatch):
+    from pathlib import Path
+
+    seen = {}
+
+    def fake_get_backend(name, **kwargs):
+        seen.update(kwargs, name=name)
+        return object()
+
+    monkeypatch.setattr("infbench.runner.get_backend", fake_get_backend)
+    load_backend(RunConfig(tasks=["passkey"], backend="hf", model="lc-core/demo-mamba2"))
+    assert seen["name"] == "hf" and seen["model"] != "lc-core/demo-mamba2"
+    assert (Path(seen["model"]) / "config.json").is_file() and seen["disable_tqdm"] is True
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, data_dir, oracle):
+    cfg = dict(tasks=["passkey"], data_dir=str(data_dir), output_dir=str(tmp_path), model_name="m")
+    run(RunConfig(**cfg, limit=3), oracle, progress=False)
+    # a bigger limit or batch size is the same run: it resumes
+    run(RunConfig(**cfg, limit=6, batch_size=4), oracle, progress=False)
+    assert oracle.calls == 6
+    for change in ({"temperature": 0.5}, {"truncate": 300}, {"family": "claude2"}, {"max_new_tokens": {"passkey": 3}}):
+        with pytest.raises(ValueError, match="holds rows of a different run"):
+            run(RunConfig(**cfg, **change), oracle, progress=False)
+    assert oracle.calls == 6
 
 
 def test_missing_data_names_file(tmp_path, oracle):

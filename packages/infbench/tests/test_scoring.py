@@ -6,14 +6,20 @@ Run: ``.venv/bin/python -m pytest packages/infbench/tests/test_scoring.py -q``
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from infbench.scoring import (
+    EmptyPredictions,
     ScoringError,
+    check_label,
     first_int_match,
     normalize_zh_answer,
     qa_f1_score,
+    read_predictions,
     rouge_lsum,
     score_file,
     score_folder,
@@ -90,6 +96,15 @@ def test_malformed_official_file_strict_names_line(official_preds):
         score_file(official_preds / "yarn-mistral" / "preds_longbook_qa_chn.jsonl")
 
 
+def test_every_official_label_passes_the_label_check(official_preds):
+    # the shape check that stops silent wrong scores accepts every form the original harness wrote
+    for path in sorted(official_preds.glob("*/preds_*.jsonl")):
+        task = path.name.removeprefix("preds_").removesuffix(".jsonl").removesuffix("_step_by_step")
+        for row in read_predictions(path, lenient=True):
+            label = row.get("ground_truth", row.get("label"))
+            assert check_label(task, label) is None, f"{path}:{row['_line']}: {check_label(task, label)}"
+
+
 def test_fixed_mode_scores_official_files_without_crashing(official_preds):
     scores = score_folder(official_preds / "claude2", mode="fixed", tasks=["longdialogue_qa_eng", "code_debug", "math_find"])
     legacy = score_folder(official_preds / "claude2", mode="legacy", tasks=["longdialogue_qa_eng", "code_debug", "math_find"])
@@ -127,6 +142,10 @@ def test_first_int_match(pred, want):
         ("code_debug", "The function is: C", ["cmd_gen", "C"], 1, 1),
         ("code_debug", "The answer is: cmd_gen", ["cmd_gen", "C"], 1, 1),
         ("code_debug", "The answer is Carefully chosen", ["cmd_gen", "C"], 0, 0),
+        ("code_debug", "The answer is: get_option_value", ["get_option_value", "B"], 0, 1),
+        ("code_debug", "The answer is: `Configer._set_option`", ["Configer._set_option", "D"], 0, 1),
+        ("code_debug", "The answer is: parse-args", ["parse-args", "A"], 0, 1),
+        ("code_debug", "The answer is: get_value", ["get_option_value", "B"], 0, 0),
         ("math_find", "88", 88, 1, 1),
         ("math_find", "-3", 3, 1, 1),
         ("math_find", "48.0", 48.0, 1, 1),
@@ -162,6 +181,14 @@ def test_choice_first_character_trap_legacy():
     assert score_one("longbook_choice_eng", "Based on the text, C", ["Snow", "B"], mode="fixed") == 0
 
 
+@pytest.mark.parametrize("mode", ["legacy", "fixed"])
+def test_math_calc_counts_matches_from_the_start_not_anywhere(mode):
+    # a wrong second value ends the count: 1 of 3, although 2 of 3 positions agree
+    assert score_one("math_calc", "[3, 0, 5]", [3, 1, 5], mode=mode) == pytest.approx(1 / 3)
+    # a wrong first value scores 0 however many later values agree
+    assert score_one("math_calc", "[9, 1, 5]", [3, 1, 5], mode=mode) == 0.0
+
+
 def test_math_calc_legacy_gpt4_offset_and_fixed_alignment():
     label = [3, -1 + 2, 5]
     demo_style = "[1, 3, 1, 5]"
@@ -194,7 +221,7 @@ def test_score_rows_nulls_depth_and_old_keys():
         {"id": 10, "pred": "12345", "label": "12345"},
         {"id": 11, "pred": " ", "label": "11111"},
     ]
-    s = score_rows("passkey", rows)
+    s = score_rows("passkey", rows, mode="legacy")
     assert s.n == 3 and s.null_predictions == 2
     assert s.score == pytest.approx(100 / 3)
     assert s.by_depth == {"0.000": 0.0, "0.017": 50.0}
@@ -232,5 +259,106 @@ def test_score_folder_merges_shards_and_rejects_duplicates(tmp_path):
     (d / "preds_passkey.shard-1-of-2.jsonl").write_text(json.dumps({"id": 1, "prediction": "0", "ground_truth": "2"}) + "\n")
     assert score_folder(d)["passkey"].score == 50.0
     (d / "preds_passkey.shard-1-of-2.jsonl").write_text(json.dumps({"id": 0, "prediction": "0", "ground_truth": "2"}) + "\n")
-    with pytest.raises(DataError, match="also in"):
+    with pytest.raises(DataError, match=r"shard-1-of-2.jsonl:1: field 'id': duplicate id 0, also in .*shard-0-of-2.jsonl:1"):
         score_folder(d)
+
+
+def _preds(tmp_path, task, rows):
+    path = tmp_path / "model" / f"preds_{task}.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["legacy", "fixed"])
+@pytest.mark.parametrize(
+    ("task", "label", "pred"),
+    [
+        # stringified, the dict's digits matched the prediction: 100 %
+        ("math_calc", {"values": [3, 1, 5]}, "[3, 1, 5]"),
+        ("math_calc", [], "[3, 1, 5]"),
+        ("math_calc", [3, "x"], "[3, 1]"),
+        # never equal to a digit run: 0 % with no error
+        ("passkey", {"key": "71432"}, "71432"),
+        ("passkey", ["71432", "12345"], "71432"),
+        ("passkey", True, "1"),
+        ("code_run", {"value": 5}, "5"),
+        ("math_find", None, "5"),
+        ("longbook_qa_eng", [], "Paris"),
+        ("longbook_choice_eng", ["Snow"], "B"),
+        ("code_debug", ["fn", "E"], "E"),
+    ],
+    ids=lambda v: str(v)[:20],
+)
+def test_wrong_label_shapes_are_errors_naming_file_line_field(tmp_path, task, label, pred, mode):
+    from lc_core.io import DataError
+
+    good = {"id": 0, "prediction": "x", "ground_truth": {"math_calc": [1], "code_run": 1, "math_find": 1}.get(task, "x")}
+    if task in ("longbook_choice_eng", "code_debug"):
+        good["ground_truth"] = ["opt", "A"]
+    path = _preds(tmp_path, task, [good, {"id": 1, "prediction": pred, "ground_truth": label}])
+    with pytest.raises(DataError, match=rf"preds_{task}.jsonl:2: field 'ground_truth': expected"):
+        score_file(path, mode=mode)
+    with pytest.raises(DataError, match="field 'ground_truth'"):
+        score_one(task, pred, label, mode=mode)
+
+
+@pytest.mark.parametrize("pred", [{"text": "71432"}, ["71432"], 71432], ids=["dict", "list", "int"])
+def test_non_text_predictions_are_errors(tmp_path, pred):
+    from lc_core.io import DataError
+
+    path = _preds(tmp_path, "passkey", [{"id": 0, "prediction": pred, "ground_truth": "71432"}])
+    with pytest.raises(DataError, match=r"preds_passkey.jsonl:1: field 'prediction': expected a string"):
+        score_file(path)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "fixed"])
+def test_duplicate_ids_in_one_file_are_an_error_not_counted_twice(tmp_path, mode):
+    from lc_core.io import DataError
+
+    rows = [
+        {"id": 0, "prediction": "11111", "ground_truth": "11111"},
+        {"id": 1, "prediction": "0", "ground_truth": "22222"},
+        {"id": 0, "prediction": "11111", "ground_truth": "11111"},
+    ]
+    path = _preds(tmp_path, "passkey", rows)
+    with pytest.raises(DataError, match=r"preds_passkey.jsonl:3: field 'id': duplicate id 0 \(first on line 1\)"):
+        score_file(path, mode=mode)
+
+
+def test_empty_prediction_file_has_no_score(tmp_path, caplog):
+    empty = _preds(tmp_path, "passkey", [])
+    with pytest.raises(EmptyPredictions, match=r"preds_passkey.jsonl: .*empty"):
+        score_file(empty)
+    with pytest.raises(EmptyPredictions):
+        score_rows("passkey", [])
+    # in a folder the empty task is left out with a warning; the others still score
+    _preds(tmp_path, "kv_retrieval", [{"id": 0, "prediction": "ab", "ground_truth": "ab"}])
+    scores = score_folder(tmp_path / "model")
+    assert set(scores) == {"kv_retrieval"} and "preds_passkey.jsonl: no prediction rows" in caplog.text
+    (tmp_path / "model" / "preds_kv_retrieval.jsonl").write_text("\n\n")
+    with pytest.raises(EmptyPredictions, match="every prediction file is empty"):
+        score_folder(tmp_path / "model")
+
+
+def _run_golden_subset(env_data: str) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "LC_SHARED_DATA": env_data}
+    test = f"{__file__}::test_golden_table_legacy[chatglm3]"
+    cmd = [sys.executable, "-m", "pytest", test, "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).parent)
+
+
+def test_missing_golden_data_is_a_loud_skip_never_a_silent_pass(tmp_path):
+    proc = _run_golden_subset(str(tmp_path / "nowhere"))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("1 skipped in")
+    assert "GOLDEN DATA MISSING: 1 golden-table tests were SKIPPED, not passed" in proc.stdout
+    assert str(tmp_path / "nowhere") in proc.stdout
+
+
+def test_lc_shared_data_points_the_golden_tests_at_the_data(official_preds):
+    proc = _run_golden_subset(str(official_preds.parent))
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-2000:]
+    assert "GOLDEN DATA MISSING" not in proc.stdout

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infbench.tasks import canonical_task
+from infbench.tasks import canonical_task, get_task
 from lc_core.io import DataError, iter_jsonl
 from lc_core.logging import get_logger
 
@@ -83,8 +83,53 @@ def _to_number(value: Any) -> int | float:
     raise ValueError(f"expected a number, got {value!r}")
 
 
+def _one(answer: Any) -> Any:
+    # the hub schema wraps every answer in a list; a one-element list is the answer itself
+    return answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
+
+
+def _as_string(answer: Any) -> str:
+    if isinstance(answer, list):
+        if len(answer) != 1:
+            raise ValueError(f"expected one answer, got {len(answer)}")
+        answer = answer[0]
+    if isinstance(answer, bool) or not isinstance(answer, str | int):
+        raise ValueError(f"expected a string, got {type(answer).__name__}")
+    return str(answer)
+
+
+def _as_int_list(answer: Any) -> list[int]:
+    if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], list):
+        answer = answer[0]
+    if isinstance(answer, str):
+        answer = answer.strip("[] \n").split(",") if answer.strip("[] \n") else []
+    if not isinstance(answer, list):
+        raise ValueError(f"expected a list of integers, got {type(answer).__name__}")
+    return [_to_int(x) for x in answer]
+
+
+def _as_texts(answer: Any) -> list[str]:
+    if isinstance(answer, str):
+        return [answer]
+    if isinstance(answer, list) and answer and all(isinstance(a, str) for a in answer):
+        return list(answer)
+    raise ValueError(f"expected a string or a non-empty list of strings, got {type(answer).__name__}")
+
+
+# answer type (infbench.tasks.AnswerType) -> coercion of a data file's answer; choice answers stay as given
+# (str, [text] or [text, letter]) and are checked against the options by get_answer
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "string": _as_string,
+    "int": lambda a: _to_int(_one(a)),
+    "number": lambda a: _to_number(_one(a)),
+    "int_list": _as_int_list,
+    "texts": _as_texts,
+    "choice": _as_texts,
+}
+
+
 def coerce_answer(task: str, answer: Any) -> Any:
-    """Restore the answer type the original generators wrote.
+    """Restore the answer type the original generators wrote (the task's :data:`~infbench.tasks.AnswerType`).
 
     ``code_run`` -> int, ``math_find`` -> int or float, ``math_calc`` -> list[int], passkey/number_string/
     kv_retrieval -> str, the realistic tasks -> list[str] (choice/debug keep the option text first).
@@ -92,32 +137,7 @@ def coerce_answer(task: str, answer: Any) -> Any:
     Raises:
         ValueError: the answer cannot be converted (the caller adds file/line context).
     """
-    task = canonical_task(task)
-    if task == "code_run":
-        return _to_int(answer[0] if isinstance(answer, list) and len(answer) == 1 else answer)
-    if task == "math_find":
-        return _to_number(answer[0] if isinstance(answer, list) and len(answer) == 1 else answer)
-    if task == "math_calc":
-        if isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], list):
-            answer = answer[0]
-        if isinstance(answer, str):
-            answer = answer.strip("[] \n").split(",") if answer.strip("[] \n") else []
-        if not isinstance(answer, list):
-            raise ValueError(f"expected a list of integers, got {type(answer).__name__}")
-        return [_to_int(x) for x in answer]
-    if task in ("passkey", "number_string", "kv_retrieval"):
-        if isinstance(answer, list):
-            if len(answer) != 1:
-                raise ValueError(f"expected one answer, got {len(answer)}")
-            answer = answer[0]
-        if not isinstance(answer, str | int):
-            raise ValueError(f"expected a string, got {type(answer).__name__}")
-        return str(answer)
-    if isinstance(answer, str):
-        return [answer]
-    if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
-        return list(answer)
-    raise ValueError(f"expected a string or a list of strings, got {type(answer).__name__}")
+    return _COERCE[get_task(task).answer](answer)
 
 
 def canonical_example(
@@ -128,7 +148,7 @@ def canonical_example(
     Raises:
         DataError: a missing or mistyped field, naming the file, line and field.
     """
-    task = canonical_task(task)
+    spec = get_task(task)
     out: dict[str, Any] = dict(row)
     for name in ("context", "answer"):
         if name not in row:
@@ -142,22 +162,24 @@ def canonical_example(
         raise DataError(f"expected str, got {type(inp).__name__}", path=path, line=line, field="input")
     out["input"] = inp
     rid = row.get("id", index)
+    if isinstance(rid, bool) or not isinstance(rid, int | str):
+        raise DataError(f"expected an int or str id, got {type(rid).__name__}", path=path, line=line, field="id")
     if isinstance(rid, str) and rid.strip().lstrip("-").isdigit():
         rid = int(rid)
     out["id"] = rid
     try:
-        out["answer"] = coerce_answer(task, row["answer"])
+        out["answer"] = coerce_answer(spec.name, row["answer"])
     except ValueError as e:
         raise DataError(str(e), path=path, line=line, field="answer") from None
     options = row.get("options") or []
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise DataError("expected a list of strings", path=path, line=line, field="options")
     out["options"] = options
-    if task in ("code_debug", "longbook_choice_eng"):
+    if spec.answer == "choice":
         if len(options) != 4:
             raise DataError(f"expected 4 options, got {len(options)}", path=path, line=line, field="options")
         try:
-            get_answer(out, task)
+            get_answer(out, spec.name)
         except ValueError as e:
             raise DataError(str(e), path=path, line=line, field="answer") from None
     return out
@@ -171,9 +193,8 @@ def get_answer(example: Mapping[str, Any], task: str) -> Any:
     Raises:
         ValueError: a choice answer that is not one of the options.
     """
-    task = canonical_task(task)
     answer = example["answer"]
-    if task not in ("code_debug", "longbook_choice_eng"):
+    if get_task(task).answer != "choice":
         return answer
     options = list(example.get("options") or [])
     if isinstance(answer, list):
@@ -205,18 +226,26 @@ def load_task(
     if path.is_dir():
         path = task_path(path, task)
     examples: list[dict[str, Any]] = []
+    first_line: dict[Any, int] = {}
     for i, (lineno, row) in enumerate(iter_jsonl(path, on_error=on_error)):
         if limit is not None and len(examples) >= limit:
             break
         try:
-            examples.append(canonical_example(task, row, path=path, line=lineno, index=i))
+            ex = canonical_example(task, row, path=path, line=lineno, index=i)
         except DataError:
             if on_error == "raise":
                 raise
             logger.warning("%s:%d: skipped a malformed row", path, lineno)
-    ids = [e["id"] for e in examples]
-    if len(set(map(repr, ids))) != len(ids):
-        raise DataError("duplicate ids", path=path, field="id")
+            continue
+        if ex["id"] in first_line:
+            raise DataError(
+                f"duplicate id {ex['id']!r} (first on line {first_line[ex['id']]})", path=path, line=lineno, field="id"
+            )
+        first_line[ex["id"]] = lineno
+        examples.append(ex)
+    if not examples:
+        # an empty task would score 0.00 as if the model had failed every example
+        raise DataError("no examples (empty file)", path=path)
     return examples
 
 

@@ -22,19 +22,20 @@ From the shell: ``infbench generate -h``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import random
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from infbench.tasks import SYNTHETIC_TASKS, canonical_task
+from infbench.tasks import SYNTHETIC_TASKS, canonical_task, get_task
 from infbench.tokenization import TokenizerLike, get_tokenizer
 from lc_core.logging import get_logger
 
@@ -45,11 +46,14 @@ __all__ = [
     "LEGACY_PASSKEY_LENGTHS",
     "MATH_FIND_TARGETS",
     "GeneratorConfig",
+    "SuiteOptions",
+    "SyntheticGenerator",
     "paper_config",
     "parse_length",
     "fit_units",
     "generate_task",
     "write_task",
+    "generate_files",
     "passkey_key",
     "number_string_key",
     "math_find_answer",
@@ -138,7 +142,7 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         self.task = canonical_task(self.task)
-        if self.task not in SYNTHETIC_TASKS:
+        if not get_task(self.task).synthetic:
             raise ValueError(f"{self.task!r} is not a synthetic task; synthetic: {', '.join(SYNTHETIC_TASKS)}")
         if self.length is None and self.n_units is None:
             raise ValueError("give either length (tokens) or n_units")
@@ -160,17 +164,8 @@ def paper_config(task: str, *, seed: int = 0) -> GeneratorConfig:
     math_find's 30,000 numbers and code_run's 4,400 functions with ids up to 10,000 are estimates from the
     released file sizes (the generator in the original repo has different, smaller parameters).
     """
-    task = canonical_task(task)
-    common: dict[str, Any] = {"task": task, "seed": seed, "length_label": "128k"}
-    if task in ("passkey", "number_string"):
-        return GeneratorConfig(**common, n_units=5220, depth_step=90, repeats=10)
-    if task == "kv_retrieval":
-        return GeneratorConfig(**common, n_units=2500, n_rows=500)
-    if task == "math_find":
-        return GeneratorConfig(**common, n_units=30000, n_rows=50)
-    if task == "math_calc":
-        return GeneratorConfig(**common, n_units=15000, n_rows=50)
-    return GeneratorConfig(**common, n_units=4400, n_rows=80, code_run_id_range=10000)
+    spec = get_task(task)
+    return GeneratorConfig(task=spec.name, seed=seed, length_label="128k", **spec.load_generator().paper)
 
 
 def parse_length(text: str) -> int:
@@ -274,11 +269,16 @@ def _needle_depths(n_noise: int, cfg: GeneratorConfig) -> list[int]:
     return sorted({round(k * n_noise / (cfg.n_depths - 1)) for k in range(cfg.n_depths)})
 
 
-def _gen_needle(cfg: GeneratorConfig, tok: TokenizerLike | None) -> Iterator[dict[str, Any]]:
-    is_passkey = cfg.task == "passkey"
-    needle_tpl = PASSKEY_NEEDLE if is_passkey else NUMBER_NEEDLE
-    question = PASSKEY_QUESTION if is_passkey else NUMBER_QUESTION
-    probe_key = "0" * (5 if is_passkey else 10)
+def _gen_needle(
+    cfg: GeneratorConfig,
+    tok: TokenizerLike | None,
+    *,
+    needle_tpl: str,
+    question: str,
+    make_key: Callable[[random.Random], str],
+    key_digits: int,
+) -> Iterator[dict[str, Any]]:
+    probe_key = "0" * key_digits
     if cfg.length is not None:
         assert tok is not None
         n_noise = fit_units(
@@ -294,7 +294,7 @@ def _gen_needle(cfg: GeneratorConfig, tok: TokenizerLike | None) -> Iterator[dic
         head, tail = NOISE_LINE * j, NOISE_LINE * (n_noise - j)
         for _ in range(cfg.repeats):
             rng = _row_rng(cfg, rid)
-            key = passkey_key(rng) if is_passkey else number_string_key(rng)
+            key = make_key(rng)
             needle = needle_tpl.format(key=key)
             context = head + needle + tail
             if probe_needle and len(tok.encode(needle)) > probe_needle:
@@ -644,14 +644,50 @@ def _gen_code_run(cfg: GeneratorConfig, tok: TokenizerLike | None) -> Iterator[d
             rid += 1
 
 
-_GENERATORS: dict[str, Callable[[GeneratorConfig, TokenizerLike | None], Iterator[dict[str, Any]]]] = {
-    "passkey": _gen_needle,
-    "number_string": _gen_needle,
-    "kv_retrieval": _gen_kv,
-    "math_find": _gen_math_find,
-    "math_calc": _gen_math_calc,
-    "code_run": _gen_code_run,
-}
+@dataclass(frozen=True)
+class SyntheticGenerator:
+    """How one synthetic task is generated (referenced by its :class:`~infbench.tasks.Task` record).
+
+    Args:
+        rows: ``(config, tokenizer) -> rows`` in file order.
+        paper: the :class:`GeneratorConfig` fields of the paper preset (the released 128K file's structure).
+        rows_per_length: an upper bound of the rows one length writes (ids stay unique across lengths).
+    """
+
+    rows: Callable[[GeneratorConfig, TokenizerLike | None], Iterator[dict[str, Any]]]
+    paper: Mapping[str, Any]
+    rows_per_length: Callable[[GeneratorConfig], int]
+
+
+def _needle_rows(cfg: GeneratorConfig) -> int:
+    # an upper bound is enough for unique ids; the exact count depends on the fitted haystack
+    return max(cfg.n_depths, 1) * cfg.repeats if cfg.depth_step is None else 10**6
+
+
+PASSKEY = SyntheticGenerator(
+    functools.partial(_gen_needle, needle_tpl=PASSKEY_NEEDLE, question=PASSKEY_QUESTION, make_key=passkey_key, key_digits=5),
+    paper={"n_units": 5220, "depth_step": 90, "repeats": 10},
+    rows_per_length=_needle_rows,
+)
+NUMBER_STRING = SyntheticGenerator(
+    functools.partial(
+        _gen_needle, needle_tpl=NUMBER_NEEDLE, question=NUMBER_QUESTION, make_key=number_string_key, key_digits=10
+    ),
+    paper={"n_units": 5220, "depth_step": 90, "repeats": 10},
+    rows_per_length=_needle_rows,
+)
+KV_RETRIEVAL = SyntheticGenerator(_gen_kv, paper={"n_units": 2500, "n_rows": 500}, rows_per_length=lambda c: c.n_rows)
+MATH_FIND = SyntheticGenerator(
+    _gen_math_find,
+    paper={"n_units": 30000, "n_rows": 50},
+    rows_per_length=lambda c: c.n_rows * len(MATH_FIND_TARGETS),
+)
+MATH_CALC = SyntheticGenerator(_gen_math_calc, paper={"n_units": 15000, "n_rows": 50}, rows_per_length=lambda c: c.n_rows)
+CODE_RUN = SyntheticGenerator(
+    _gen_code_run,
+    paper={"n_units": 4400, "n_rows": 80, "code_run_id_range": 10000},
+    rows_per_length=lambda c: c.n_rows * len(c.code_run_depths),
+)
 
 
 def generate_task(
@@ -666,7 +702,7 @@ def generate_task(
         count_tokens: add ``n_tokens`` to every row (one full encode per row).
     """
     tok = get_tokenizer(tokenizer) if (cfg.length is not None or count_tokens) else None
-    for row in _GENERATORS[cfg.task](cfg, tok):
+    for row in get_task(cfg.task).load_generator().rows(cfg, tok):
         if count_tokens and tok is not None:
             row["n_tokens"] = len(tok.encode(row["context"] + row["input"]))
         yield row
@@ -710,6 +746,7 @@ def generate_files(
     repeats: int = 1,
     n_rows: int = 10,
     count_tokens: bool = False,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Write ``<out_dir>/<task>.jsonl`` for each synthetic task, all ``lengths`` in one file.
 
@@ -724,6 +761,7 @@ def generate_files(
         repeats: rows per depth (passkey/number_string).
         n_rows: rows (kv_retrieval, math_calc), rows per sub-task (math_find) or per depth (code_run).
         count_tokens: record each row's exact token count.
+        progress: show a progress bar per task.
 
     Returns:
         A manifest: per task the file fingerprint, row count and generator configs.
@@ -747,7 +785,7 @@ def generate_files(
             for length in lengths or []:
                 cfg = GeneratorConfig(task=task, seed=seed, length=length, n_depths=n_depths, repeats=repeats, n_rows=n_rows)
                 cfg.id_offset = offset
-                offset += _rows_per_length(cfg)
+                offset += get_task(task).load_generator().rows_per_length(cfg)
                 configs.append(cfg)
 
         def rows(cfgs: list[GeneratorConfig] = configs) -> Iterator[dict[str, Any]]:
@@ -755,24 +793,59 @@ def generate_files(
                 yield from generate_task(cfg, tok, count_tokens=count_tokens)
 
         path = Path(out_dir) / f"{task}.jsonl"
-        n = write_task(_progress(rows(), task), path)
+        n = write_task(_progress(rows(), task, progress), path)
         manifest["tasks"][task] = {"rows": n, **file_fingerprint(path), "configs": [config_to_dict(c) for c in configs]}
         logger.info("wrote %s (%d rows)", path, n)
     return manifest
 
 
-def _rows_per_length(cfg: GeneratorConfig) -> int:
-    if cfg.task in ("passkey", "number_string"):
-        # an upper bound is enough for unique ids; the exact count depends on the fitted haystack
-        return max(cfg.n_depths, 1) * cfg.repeats if cfg.depth_step is None else 10**6
-    if cfg.task == "math_find":
-        return cfg.n_rows * len(MATH_FIND_TARGETS)
-    if cfg.task == "code_run":
-        return cfg.n_rows * len(cfg.code_run_depths)
-    return cfg.n_rows
+@dataclass(kw_only=True)
+class SuiteOptions:
+    """Which synthetic files to write: the knobs of ``infbench generate`` and of ``infbench run`` without data.
+
+    Args:
+        lengths: target token lengths, e.g. 4k,32k,128k,1m (all lengths go into one file per task).
+        preset: paper = the released 128K structure (ignores the lengths); custom = the lengths x the knobs below.
+        seed: generator base seed (every row derives its own); a run also uses it as the sampling seed.
+        n_depths: needle depths of passkey/number_string, evenly spaced from start to end.
+        repeats: rows per depth of passkey/number_string.
+        n_rows: rows of kv_retrieval/math_calc; per sub-task of math_find; per call depth of code_run.
+    """
+
+    lengths: list[str] = field(default_factory=lambda: ["1k", "2k", "4k"])
+    preset: Literal["paper", "custom"] = "custom"
+    seed: int = 0
+    n_depths: int = 5
+    repeats: int = 2
+    n_rows: int = 10
+
+    def __post_init__(self) -> None:
+        if self.preset not in ("paper", "custom"):
+            raise ValueError(f"preset must be 'paper' or 'custom', got {self.preset!r}")
+        if self.preset == "custom" and not self.lengths:
+            raise ValueError("the custom preset needs at least one length")
+        if min(self.n_depths, self.repeats, self.n_rows) < 1:
+            raise ValueError("n_depths, repeats and n_rows must be >= 1")
+        self.token_lengths  # noqa: B018 - parse now so a bad length fails before any work
+
+    @property
+    def token_lengths(self) -> list[int]:
+        """The lengths in tokens (``"4k"`` -> 4096)."""
+        return [parse_length(x) for x in self.lengths]
+
+    def files_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`generate_files`."""
+        return {
+            "lengths": self.token_lengths,
+            "preset": self.preset,
+            "seed": self.seed,
+            "n_depths": self.n_depths,
+            "repeats": self.repeats,
+            "n_rows": self.n_rows,
+        }
 
 
-def _progress(rows: Iterable[dict[str, Any]], task: str) -> Iterator[dict[str, Any]]:
+def _progress(rows: Iterable[dict[str, Any]], task: str, enabled: bool = True) -> Iterator[dict[str, Any]]:
     from tqdm.auto import tqdm
 
-    yield from tqdm(rows, desc=f"generate {task}", unit="row", leave=False)
+    yield from tqdm(rows, desc=f"generate {task}", unit="row", leave=False, disable=not enabled)

@@ -1,10 +1,13 @@
-"""Score tables (JSON + Markdown) and depth × length heatmaps. Torch-free; matplotlib only for PNGs.
+"""Score tables (Markdown, and the JSON record) and depth × length heatmaps. Torch-free; matplotlib only for PNGs.
+
+Files are written by :func:`lc_core.report.emit` (the house layout ``<out>/<run-name>/results_<time>.{json,md}``)
+and heatmaps by :func:`lc_core.plot.heatmap`.
 
 Example::
 
     from infbench.report import score_results, scores_table
 
-    scores = score_results(["results/gpt4", "results/kimi"], mode="legacy")
+    scores = score_results(["results/gpt4", "results/kimi"], mode="legacy")  # default: fixed
     print(scores_table(scores))
 """
 
@@ -15,34 +18,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from infbench.scoring import TaskScore, find_prediction_files, score_folder
+from infbench.scoring import DEFAULT_MODE, TaskScore, find_prediction_files, score_folder
 from infbench.tasks import ALL_TASKS, PAPER_NAMES, RETRIEVAL_TASKS
-from lc_core.io import atomic_write_json, atomic_write_text
 from lc_core.logging import get_logger
-from lc_core.report import markdown_table
+from lc_core.report import markdown_table, safe_name
 
-__all__ = ["write_record", "result_folders", "score_results", "scores_table", "details_table", "depth_table", "plot_heatmaps"]
+__all__ = ["result_folders", "score_results", "scores_table", "details_table", "depth_table", "plot_heatmaps", "scores_record"]
 
 logger = get_logger(__name__)
 
 
-def write_record(
-    prefix: str | os.PathLike[str], record: Mapping[str, Any], text: str | None = None
-) -> tuple[Path, Path | None]:
-    """Write ``<prefix>.json`` and ``<prefix>.md`` atomically.
-
-    Unlike :func:`lc_core.report.write_results` this does not mask keys containing "key"/"token", which would
-    hide the ``passkey`` task and ``max_new_tokens``; records come from :func:`infbench.runner.run`, whose
-    manifest already masks the backend arguments (the only place secrets can appear).
-    """
-    prefix = Path(prefix)
-    json_path = prefix.with_name(prefix.name + ".json")
-    atomic_write_json(json_path, dict(record))
-    md_path = None
-    if text is not None:
-        md_path = prefix.with_name(prefix.name + ".md")
-        atomic_write_text(md_path, text)
-    return json_path, md_path
+def scores_record(scores: Mapping[str, Mapping[str, TaskScore]], *, mode: str, rows: bool = False) -> dict[str, Any]:
+    """The JSON record of scored models: ``{"mode", "scores": {model: {task: TaskScore.to_dict()}}}``."""
+    return {"mode": mode, "scores": {m: {t: s.to_dict(rows=rows) for t, s in per.items()} for m, per in scores.items()}}
 
 
 def result_folders(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -64,7 +52,7 @@ def result_folders(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 def score_results(
     paths: Sequence[str | os.PathLike[str]],
     *,
-    mode: str = "legacy",
+    mode: str = DEFAULT_MODE,
     tasks: Sequence[str] | None = None,
     lenient: bool = False,
     model_name: str | None = None,
@@ -133,19 +121,13 @@ def depth_table(scores: Mapping[str, Mapping[str, TaskScore]]) -> str:
 
 
 def plot_heatmaps(scores: Mapping[str, Mapping[str, TaskScore]], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write ``heatmap_<model>_<task>.png`` (accuracy by depth × length) for retrieval tasks.
+    """Write ``heatmap_<model>_<task>.png`` (accuracy by needle depth x context length) for retrieval tasks.
 
     Tasks without a ``length`` field get a single-column map. Needs the ``plot`` extra.
     """
-    try:
-        import matplotlib
+    from lc_core.plot import heatmap
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:  # pragma: no cover - depends on the extra
-        raise ImportError("heatmaps need matplotlib: pip install 'infbench[plot]'") from e
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for m, per in scores.items():
         for t in RETRIEVAL_TASKS:
@@ -156,18 +138,19 @@ def plot_heatmaps(scores: Mapping[str, Mapping[str, TaskScore]], out_dir: str | 
             lengths = sorted(grid, key=_length_key)
             depths = sorted({d for g in grid.values() for d in g}, key=float)
             data = [[grid[ln].get(d, float("nan")) for ln in lengths] for d in depths]
-            fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(lengths), 1.0 + 0.25 * len(depths)))
-            im = ax.imshow(data, vmin=0, vmax=100, cmap="RdYlGn", aspect="auto")
-            ax.set_xticks(range(len(lengths)), lengths)
-            ax.set_yticks(range(len(depths)), [f"{float(d):.2f}" for d in depths])
-            ax.set_xlabel("context length")
-            ax.set_ylabel("needle depth")
-            ax.set_title(f"{m}: {t}")
-            fig.colorbar(im, ax=ax, label="accuracy (%)")
-            fig.tight_layout()
-            path = out / f"heatmap_{m}_{t}.png"
-            fig.savefig(path, dpi=100)
-            plt.close(fig)
+            path = heatmap(
+                data,
+                row_labels=[f"{float(d):.2f}" for d in depths],
+                col_labels=lengths,
+                path=out / f"heatmap_{safe_name(m)}_{t}.png",
+                title=f"{m}: {t}",
+                xlabel="context length",
+                ylabel="needle depth",
+                vmin=0,
+                vmax=100,
+                colorbar_label="accuracy (%)",
+                extra="infbench[plot]",
+            )
             written.append(path)
     return written
 

@@ -1,37 +1,47 @@
-"""Per-task ∞Bench scorers in two modes, plus file/folder scoring. Torch-free.
+"""Scoring rows, prediction files and results folders with the task table's scorers. Torch-free.
 
 ``legacy`` reproduces the official ``compute_scores.py`` (@88b3daa) exactly, quirks included (spec §4);
-``fixed`` repairs the documented bugs (see the package README, "Differences from the original")::
+``fixed`` (the default) repairs the documented bugs (package README, "Differences from the original")::
 
     from infbench.scoring import score_one, score_file
 
     score_one("passkey", "The pass key is 71432.", "71432")                  # 1.0
-    score_one("longdialogue_qa_eng", "ACE ROTHSTEIN", ["ACE", "ACE ROTHSTEIN"], mode="fixed")  # 1.0
-    result = score_file("results/gpt4/preds_passkey.jsonl", "passkey")      # TaskScore(score=100.0, ...)
+    score_one("longdialogue_qa_eng", "ACE ROTHSTEIN", ["ACE", "ACE ROTHSTEIN"])          # 1.0
+    result = score_file("results/gpt4/preds_passkey.jsonl", mode="legacy")  # TaskScore(score=100.0, ...)
 
-Scores of one row are floats in [0, 1]; task scores are means in percent.
+Scores of one row are floats in [0, 1]; task scores are means in percent. Input that would give a wrong number
+is an error naming the file, line and field instead: a label of the wrong shape (a dict, an empty list), a
+prediction that is not text, an id seen twice in one file, and an empty file.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
-import string
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infbench.tasks import ALL_TASKS, RETRIEVAL_TASKS, canonical_task
+from infbench.scorers import (
+    DEFAULT_MODE,
+    MODES,
+    ScoringError,
+    first_int_match,
+    normalize_answer,
+    normalize_zh_answer,
+    qa_f1_score,
+    qa_f1_zh_score,
+    rouge_lsum,
+)
+from infbench.tasks import ALL_TASKS, Task, canonical_task, get_task
 from lc_core.io import DataError, iter_jsonl
 from lc_core.logging import get_logger
 
 __all__ = [
     "MODES",
+    "DEFAULT_MODE",
     "ScoringError",
+    "EmptyPredictions",
     "TaskScore",
     "first_int_match",
     "normalize_answer",
@@ -39,6 +49,7 @@ __all__ = [
     "qa_f1_score",
     "qa_f1_zh_score",
     "rouge_lsum",
+    "check_label",
     "score_one",
     "score_rows",
     "read_predictions",
@@ -50,343 +61,116 @@ __all__ = [
 
 logger = get_logger(__name__)
 
-MODES = ("legacy", "fixed")
-
 # Key lookup order of the original scorer (labels are chosen from row 0, predictions per row).
 LABEL_KEYS = ("ground_truth", "label")
 PRED_KEYS = ("prediction", "pred")
 
-# CJK punctuation removed by the original Chinese normaliser (in addition to ASCII punctuation).
-_ZH_PUNCT = (
-    "！？｡。＂＃＄％＆＇（）＊＋，－／：；＜＝＞＠［＼］＾＿｀｛｜｝～｟｠｢｣､、〃》"
-    "「」『』【】〔〕〖〗〘〙〚〛〜〝〞〟〰〾〿–—‘’‛“”„‟…‧﹏."
-)
+
+class EmptyPredictions(DataError):
+    """A prediction file without a single row: it has no score (not 0.00)."""
 
 
-class ScoringError(ValueError):
-    """A prediction or label the original scorer would crash on (legacy mode only)."""
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
-def first_int_match(pred: str) -> str:
-    """The first maximal run of ASCII digits in ``pred`` (``""`` when there is none)."""
-    for piece in re.split("[^0-9]", pred):
-        if piece:
-            return piece
-    return ""
+def _parses(x: Any, cast: type) -> bool:
+    if not isinstance(x, str):
+        return False
+    try:
+        cast(x.strip())
+    except ValueError:
+        return False
+    return True
 
 
-def _replace_all(text: str, chars: Iterable[str], by: str = " ") -> str:
-    for c in chars:
-        text = text.replace(c, by)
-    return text
+def _is_intlike(x: Any) -> bool:
+    return _is_int(x) or _parses(x, int)
 
 
-def _collapse_double_spaces(text: str) -> str:
-    while "  " in text:
-        text = text.replace("  ", " ")
-    return text
+def _is_numberlike(x: Any) -> bool:
+    return _is_int(x) or (isinstance(x, float) and not isinstance(x, bool)) or _parses(x, float)
 
 
-def _unwrap(label: Any) -> Any:
-    return label[0] if isinstance(label, list) else label
+def _kind(x: Any) -> str:
+    return f"{type(x).__name__} {json.dumps(x, default=str)[:60]}"
 
 
-def _as_str_list(label: Any) -> list[str]:
+def _single(label: Any, ok: Any, what: str) -> str | None:
     if isinstance(label, list):
-        return [str(x) for x in label]
-    return [str(label)]
-
-
-def _score_retrieval_digits(pred: str, label: Any, mode: str) -> float:
-    label = _unwrap(label)
-    if mode == "fixed":
-        label = str(label)
-    return float(label == first_int_match(pred))
-
-
-def _score_kv(pred: str, label: Any, mode: str) -> float:
-    chars = ["\n", ":", '"', "'", ".", ",", "?", "!", "{", "}"]
-    if mode == "fixed":
-        # brackets, markdown emphasis and backticks around the value no longer hide it
-        chars += ["(", ")", "[", "]", "*", "`", "<", ">"]
-        label = str(_unwrap(label))
-    return float(label in _replace_all(pred, chars).split())
-
-
-def _score_code_run(pred: str, label: Any, mode: str) -> float:
-    label = _unwrap(label)
-    if mode == "fixed":
-        try:
-            label = int(str(label).strip())
-        except ValueError:
-            return 0.0
-    chars = ["\n", ".", "`", "'", '"', ":"]
-    if mode == "fixed":
-        chars += ["*", "_", "$", "(", ")"]
-    words = _replace_all(pred.strip(), chars).split()
-    if not words:
-        return 0.0
-    try:
-        return float(int(words[-1]) == label)
-    except ValueError:
-        if mode == "legacy":
-            return 0.0
-    # fixed: fall back to the last signed integer anywhere in the answer
-    found = re.findall(r"-?\d+", pred)
-    return float(bool(found) and int(found[-1]) == label)
-
-
-# Answer prefixes: the original list (first found wins), and the extended list of the fixed mode.
-_DEBUG_PREFIXES_LEGACY = ["answer is:", "is:", "answer:", "correct option is:"]
-_DEBUG_PREFIXES_FIXED = [
-    "correct option is:",
-    "correct option is",
-    "correct answer is:",
-    "correct answer is",
-    "answer is:",
-    "answer is",
-    "answer:",
-    "FINAL ANSWER:",
-    "Answer:",
-    "Answer",
-    "is:",
-]
-
-
-def _score_code_debug(pred: str, label: Any, mode: str) -> float:
-    fn_name, letter = label[0], label[1]
-    pred = pred.strip()
-    if pred[:2] in (f"{letter}.", f"{letter}:"):
-        return 1.0
-    if mode == "fixed" and re.fullmatch(r"\(?[ABCD]\)?[.:]?", pred):
-        return float(pred.strip("().:") == letter)
-    pred = _collapse_double_spaces(_replace_all(pred, ["\n", "`", "'", '"', "-", "*", "Option", "option"]))
-    prefixes = _DEBUG_PREFIXES_LEGACY if mode == "legacy" else _DEBUG_PREFIXES_FIXED
-    for prefix in prefixes:
-        idx = pred.find(prefix)
-        if idx == -1:
-            continue
-        if mode == "legacy":
-            if len(pred) < idx + len(prefix) + 1:
-                return 0.0
-            # the original skips exactly one character after the prefix
-            rest = pred[idx + len(prefix) + 1 :]
-            return float(rest.startswith(letter) or rest.startswith(fn_name))
-        rest = pred[idx + len(prefix) :].lstrip(" :[(")
-        if rest.startswith(fn_name):
-            return 1.0
-        return float(bool(re.match(rf"{letter}(?![A-Za-z])", rest)))
-    return 0.0
-
-
-def _math_find_number(pred: str) -> str | None:
-    m = re.search(r"\d+\.\d+|\d+", pred)
-    return m.group(0) if m else None
-
-
-def _score_math_find(pred: str, label: Any, mode: str) -> float:
-    label = _unwrap(label)
-    found = _math_find_number(pred)
-    if found is None:
-        return 0.0
-    if mode == "legacy":
-        if isinstance(label, bool) or not isinstance(label, int | float):
-            raise ScoringError(f"math_find label must be int or float, got {type(label).__name__} ({label!r})")
-        if isinstance(label, int):
-            try:
-                return float(int(found) == label)
-            except ValueError as e:
-                raise ScoringError(f"legacy math_find crashes on a decimal prediction {found!r} for int label {label}") from e
-        return float(float(found) == label)
-    try:
-        value = float(str(label).strip())
-    except ValueError:
-        return 0.0
-    return float(math.isclose(float(found), value, rel_tol=0.0, abs_tol=1e-9))
-
-
-def _score_dialogue(pred: str, label: Any, mode: str) -> float:
-    chars = ["\n", ":", '"', "'", ".", ",", "?", "!", "{", "}"]
-    if mode == "legacy":
-        first = label[0]
-        words = [w.upper() for w in _replace_all(pred.strip(), chars).split()]
-        return float(first in words)
-    norm_pred = " " + " ".join(_replace_all(pred.strip(), chars).upper().split()) + " "
-    for alias in _as_str_list(label):
-        norm_alias = " ".join(_replace_all(alias, chars).upper().split())
-        if norm_alias and f" {norm_alias} " in norm_pred:
-            return 1.0
-    return 0.0
-
-
-def _score_choice(pred: str, label: Any, mode: str) -> float:
-    pred = pred.strip()
-    if not pred:
-        return 0.0
-    # legacy: "Based on ..." is read as option B; fixed: the letter must stand alone
-    if pred[0] in "ABCD" and (mode == "legacy" or len(pred) == 1 or not pred[1].isalpha()):
-        return float(pred[0] in label)
-    if pred in label:
-        return 1.0
-    pred = _collapse_double_spaces(_replace_all(pred, ["\n", '"', "'", ".", ",", "?", "!", "{", "}"]))
-    for prefix in ["answer is:", "answer:", "answer is", "option is"]:
-        idx = pred.find(prefix)
-        if idx == -1:
-            continue
-        if len(pred) < idx + len(prefix) + 1:
-            return 0.0
-        rest = pred[idx + len(prefix) + 1 :]
-        return float(any(rest.startswith(s) for s in label))
-    for word in pred.split():
-        # legacy quirk: a substring test, so "AB" or "BCD" also stop the search
-        if (mode == "legacy" and word in "ABCD") or (mode == "fixed" and word in {"A", "B", "C", "D"}):
-            return float(word in label)
-    return 0.0
-
-
-def normalize_answer(s: str) -> str:
-    """SQuAD normalisation: lower-case, drop punctuation, drop articles, collapse whitespace."""
-    s = s.lower()
-    punct = set(string.punctuation)
-    s = "".join(ch for ch in s if ch not in punct)
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
-
-
-def normalize_zh_answer(s: str) -> str:
-    """The original Chinese normalisation: lower-case, drop ASCII and CJK punctuation, delete all whitespace."""
-    s = s.lower()
-    punct = set(string.punctuation + _ZH_PUNCT)
-    s = "".join(ch for ch in s if ch not in punct)
-    return "".join(s.split())
-
-
-def _f1(pred_tokens: Sequence[str], gt_tokens: Sequence[str]) -> float:
-    common = Counter(pred_tokens) & Counter(gt_tokens)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision = same / len(pred_tokens)
-    recall = same / len(gt_tokens)
-    return 2 * precision * recall / (precision + recall)
-
-
-def qa_f1_score(pred: str, ground_truths: Sequence[str]) -> float:
-    """Token F1 after SQuAD normalisation, max over references."""
-    pred_tokens = normalize_answer(pred).split()
-    return max((_f1(pred_tokens, normalize_answer(gt).split()) for gt in ground_truths), default=0.0)
-
-
-def qa_f1_zh_score(pred: str, ground_truths: Sequence[str]) -> float:
-    """Character F1 after Chinese normalisation, max over references."""
-    pred_tokens = list(normalize_zh_answer(pred))
-    return max((_f1(pred_tokens, list(normalize_zh_answer(gt))) for gt in ground_truths), default=0.0)
-
-
-@lru_cache(maxsize=1)
-def _rouge_scorer() -> Any:
-    from rouge_score import rouge_scorer
-
-    return rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=False)
-
-
-def rouge_lsum(pred: str, references: Sequence[str]) -> float:
-    """ROUGE-Lsum F-measure (rouge-score, no stemming, sentences = lines), max over references.
-
-    This is what the original's ``evaluate.load("rouge")`` computes for a one-element reference list.
-    """
-    scorer = _rouge_scorer()
-    return float(scorer.score_multi(list(references), pred)["rougeLsum"].fmeasure)
-
-
-def _score_qa_eng(pred: str, label: Any, mode: str) -> float:
-    return qa_f1_score(pred, _as_str_list(label))
-
-
-def _score_qa_chn(pred: str, label: Any, mode: str) -> float:
-    return qa_f1_zh_score(pred, _as_str_list(label))
-
-
-def _score_sum(pred: str, label: Any, mode: str) -> float:
-    return rouge_lsum(pred, _as_str_list(label))
-
-
-def _calc_prefix_score(pred_nums: Sequence[int], label: Sequence[int]) -> float:
-    cnt = 0
-    for want, got in zip(label, pred_nums):
-        if want != got:
-            break
-        cnt += 1
-    return cnt / len(label)
-
-
-def score_math_calc(pred: str, label: Any, mode: str = "legacy", model_name: str = "") -> float:
-    """Fraction of leading running values predicted correctly.
-
-    ``legacy`` drops the first predicted number only for ``model_name == "gpt4"`` and reads numbers
-    without their sign; ``fixed`` reads signed integers and scores the better of the two alignments
-    (with and without a leading first operand), since the few-shot prompts show the first operand.
-    """
-    if mode == "legacy":
-        if not isinstance(label, list):
-            raise ScoringError(f"math_calc label must be a list, got {type(label).__name__}")
-        if label and isinstance(label[0], list):
-            label = label[0]
-        pred_nums = [int(x) for x in re.split("[^0-9]", pred) if x]
-        if model_name == "gpt4":
-            pred_nums = pred_nums[1:]
-        return _calc_prefix_score(pred_nums, label)
-    if isinstance(label, list) and label and isinstance(label[0], list):
+        if len(label) != 1:
+            return f"expected {what} or a one-element list of it, got a list of {len(label)}"
         label = label[0]
-    try:
-        label = [int(x) for x in label] if isinstance(label, list) else [int(x) for x in re.findall(r"-?\d+", str(label))]
-    except ValueError:
-        return 0.0
-    if not label:
-        return 0.0
-    nums = [int(x) for x in re.findall(r"-?\d+", pred)]
-    return max(_calc_prefix_score(nums, label), _calc_prefix_score(nums[1:], label))
+    return None if ok(label) else f"expected {what}, got {_kind(label)}"
 
 
-_SCORERS: dict[str, Callable[[str, Any, str], float]] = {
-    "passkey": _score_retrieval_digits,
-    "number_string": _score_retrieval_digits,
-    "kv_retrieval": _score_kv,
-    "code_run": _score_code_run,
-    "code_debug": _score_code_debug,
-    "math_find": _score_math_find,
-    "longdialogue_qa_eng": _score_dialogue,
-    "longbook_choice_eng": _score_choice,
-    "longbook_qa_eng": _score_qa_eng,
-    "longbook_qa_chn": _score_qa_chn,
-    "longbook_sum_eng": _score_sum,
-}
+def check_label(task: str | Task, label: Any) -> str | None:
+    """Why ``label`` cannot be a label of ``task`` in a prediction file, or None when it can.
+
+    Accepts every form the original harness wrote (the official prediction files): a string or ``[string]``
+    for the retrieval tasks, an int or ``[int]`` for Code.Run, an int/float or ``[number]`` for Math.Find, a
+    list of ints or ``[[ints]]`` for Math.Calc, a string or list of strings for the QA/summary/dialogue tasks
+    and ``[option_text, letter]`` for the choice tasks. Anything else -- a dict, a bool, an empty list -- would
+    be stringified or silently never match, so it is rejected.
+    """
+    kind = get_task(task).answer
+    if kind == "string":
+        return _single(label, lambda x: isinstance(x, str) or _is_int(x), "a string")
+    if kind == "int":
+        return _single(label, _is_intlike, "an integer")
+    if kind == "number":
+        return _single(label, _is_numberlike, "a number")
+    if kind == "int_list":
+        values = label[0] if isinstance(label, list) and len(label) == 1 and isinstance(label[0], list) else label
+        if not isinstance(values, list) or not values:
+            return f"expected a non-empty list of integers, got {_kind(label)}"
+        bad = next((v for v in values if not _is_intlike(v)), None)
+        return None if bad is None else f"expected a list of integers, found {_kind(bad)}"
+    if kind == "texts":
+        if isinstance(label, str):
+            return None
+        if isinstance(label, list) and label and all(isinstance(x, str) for x in label):
+            return None
+        return f"expected a string or a non-empty list of strings, got {_kind(label)}"
+    # choice: [option text, letter]
+    if (
+        isinstance(label, list)
+        and len(label) == 2
+        and all(isinstance(x, str) for x in label)
+        and label[1] in ("A", "B", "C", "D")
+    ):
+        return None
+    return f"expected [option_text, letter A-D], got {_kind(label)}"
 
 
-def score_one(task: str, pred: str, label: Any, *, mode: str = "legacy", model_name: str = "") -> float:
+def score_one(task: str | Task, pred: str | None, label: Any, *, mode: str = DEFAULT_MODE, model_name: str = "") -> float:
     """Score one prediction in [0, 1].
 
     Args:
-        task: task name (aliases such as ``kv_retrieval_prefix`` accepted).
-        pred: the model output.
+        task: task name (aliases such as ``kv_retrieval_prefix`` accepted) or a :class:`~infbench.tasks.Task`.
+        pred: the model output (None counts as empty).
         label: the ground truth as stored in prediction files (``get_answer`` form).
-        mode: ``"legacy"`` (the original, bit for bit) or ``"fixed"``.
+        mode: ``"fixed"`` (default) or ``"legacy"`` (the original, bit for bit).
         model_name: only used by legacy ``math_calc`` (``"gpt4"`` drops the first number).
 
     Raises:
+        DataError: ``label`` has the wrong shape for the task (see :func:`check_label`), or ``pred`` is not text.
         ScoringError: legacy mode on an input the original scorer crashes on.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    task = canonical_task(task)
+    spec = get_task(task)
+    problem = check_label(spec, label)
+    if problem is not None:
+        raise DataError(problem, field="ground_truth")
     if pred is None:
         pred = ""
-    if task == "math_calc":
-        return score_math_calc(pred, label, mode, model_name)
-    return _SCORERS[task](pred, label, mode)
+    if not isinstance(pred, str):
+        raise DataError(f"expected a string, got {_kind(pred)}", field="prediction")
+    return spec.scorer(pred, label, mode, model_name)
 
 
-def depth_of(task: str, row: Mapping[str, Any]) -> float | None:
+def depth_of(task: str | Task, row: Mapping[str, Any]) -> float | None:
     """Needle depth in [0, 1] for a retrieval row.
 
     Uses the row's ``depth`` field when present (our generators write it), else the layout of the released
@@ -394,11 +178,11 @@ def depth_of(task: str, row: Mapping[str, Any]) -> float | None:
     """
     if "depth" in row and row["depth"] is not None:
         return float(row["depth"])
-    if task not in RETRIEVAL_TASKS or not isinstance(row.get("id"), int):
+    spec = get_task(task)
+    rid = row.get("id")
+    if spec.released_depth is None or not _is_int(rid):
         return None
-    if task == "kv_retrieval":
-        return min(5 * row["id"], 2495) / 2495
-    return min(row["id"] // 10, 58) / 58
+    return spec.released_depth(rid)
 
 
 @dataclass(kw_only=True)
@@ -413,6 +197,7 @@ class TaskScore:
         per_row: row scores in file order (id, score), kept for breakdowns.
         by_depth: mean score (percent) per depth for retrieval tasks.
         by_length: mean score (percent) per context length when rows carry a ``length`` field.
+        by_length_depth: mean score (percent) per length and depth.
     """
 
     task: str
@@ -443,14 +228,18 @@ class TaskScore:
 
 
 def _mean_pct(values: Sequence[float]) -> float:
-    return 100.0 * sum(values) / len(values) if values else 0.0
+    return 100.0 * sum(values) / len(values)
+
+
+def _id_key(rid: Any) -> Any:
+    return json.dumps(rid, sort_keys=True) if isinstance(rid, dict | list) else (type(rid).__name__, rid)
 
 
 def score_rows(
-    task: str,
+    task: str | Task,
     rows: Sequence[Mapping[str, Any]],
     *,
-    mode: str = "legacy",
+    mode: str = DEFAULT_MODE,
     model_name: str = "",
     label_key: str | None = None,
     path: str | None = None,
@@ -460,49 +249,65 @@ def score_rows(
 
     Args:
         task: task name.
-        rows: prediction records.
-        mode: ``legacy`` or ``fixed``.
+        rows: prediction records (a ``_line`` field, as :func:`read_predictions` adds, locates errors).
+        mode: ``fixed`` (default) or ``legacy``.
         model_name: passed to the math_calc scorer.
         label_key: force the label field (default: first of ``ground_truth``/``label`` present in row 0).
         path: the file the rows came from, for error messages.
         progress: show a tqdm bar (worth it for ROUGE over long summaries).
 
     Raises:
-        DataError: a row without a prediction or label field.
+        EmptyPredictions: no rows.
+        DataError: a row without a prediction or label field, a label of the wrong shape, a prediction that
+            is not text, or an id seen twice.
         ScoringError: legacy mode on a row the original crashes on.
     """
-    task = canonical_task(task)
+    from tqdm.auto import tqdm
+
+    spec = get_task(task)
     if not rows:
-        return TaskScore(task=task, score=0.0, n=0)
+        raise EmptyPredictions("no prediction rows (empty file): nothing to score", path=path)
     if label_key is None:
         label_key = next((k for k in LABEL_KEYS if k in rows[0]), None)
         if label_key is None:
-            line0 = rows[0].get("_line")
-            raise DataError(f"no label field (one of {LABEL_KEYS})", path=path, line=line0, field="ground_truth")
+            raise DataError(
+                f"no label field (one of {LABEL_KEYS})", path=path, line=rows[0].get("_line"), field="ground_truth"
+            )
     per_row: list[tuple[Any, float]] = []
     nulls = 0
+    seen: dict[Any, Any] = {}
     depth_buckets: dict[str, list[float]] = {}
     length_buckets: dict[str, list[float]] = {}
     grid: dict[str, dict[str, list[float]]] = {}
-    from tqdm.auto import tqdm
-
-    for i, row in enumerate(tqdm(rows, desc=f"score {task}", unit="row", leave=False, disable=not progress)):
+    for i, row in enumerate(tqdm(rows, desc=f"score {spec.name}", unit="row", leave=False, disable=not progress)):
         line = row.get("_line", i + 1)
+        if "id" in row:
+            k = _id_key(row["id"])
+            if k in seen:
+                raise DataError(f"duplicate id {row['id']!r} (first on line {seen[k]})", path=path, line=line, field="id")
+            seen[k] = line
         pred_key = next((k for k in PRED_KEYS if k in row), None)
         if pred_key is None:
             raise DataError(f"no prediction field (one of {PRED_KEYS})", path=path, line=line, field="prediction")
         if label_key not in row:
             raise DataError("missing label field", path=path, line=line, field=label_key)
         pred = row[pred_key]
-        if pred is None or (isinstance(pred, str) and not pred.strip()):
+        if pred is None:
+            pred = ""
+        if not isinstance(pred, str):
+            raise DataError(f"expected a string, got {_kind(pred)}", path=path, line=line, field=pred_key)
+        if not pred.strip():
             nulls += 1
-        pred = "" if pred is None else str(pred)
+        label = row[label_key]
+        problem = check_label(spec, label)
+        if problem is not None:
+            raise DataError(f"{problem} for task {spec.name}", path=path, line=line, field=label_key)
         try:
-            s = score_one(task, pred, row[label_key], mode=mode, model_name=model_name)
+            s = spec.scorer(pred, label, mode, model_name)
         except ScoringError as e:
-            raise ScoringError(f"{path or '<rows>'}:{line}: {e}") from e
+            raise ScoringError(e.message, path=path, line=line, field=pred_key) from None
         per_row.append((row.get("id", i), s))
-        depth = depth_of(task, row)
+        depth = depth_of(spec, row)
         length = row.get("length")
         if depth is not None:
             depth_buckets.setdefault(f"{depth:.3f}", []).append(s)
@@ -512,7 +317,7 @@ def score_rows(
                 grid.setdefault(str(length), {}).setdefault(f"{depth:.3f}", []).append(s)
     scores = [s for _, s in per_row]
     return TaskScore(
-        task=task,
+        task=spec.name,
         score=_mean_pct(scores),
         n=len(scores),
         null_predictions=nulls,
@@ -527,6 +332,8 @@ def score_rows(
 
 def read_predictions(path: str | Path, *, lenient: bool = False) -> list[dict[str, Any]]:
     """Read a prediction JSONL file (old ``pred``/``label`` or new ``prediction``/``ground_truth`` keys).
+
+    Every row gets a ``_line`` field (its line number) for error messages.
 
     Args:
         path: the file.
@@ -546,11 +353,17 @@ def read_predictions(path: str | Path, *, lenient: bool = False) -> list[dict[st
 
 
 def _read_lenient(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
     decoder = json.JSONDecoder()
     rows = []
-    with path.open(encoding="utf-8") as f:
+    with path.open("rb") as f:
         for lineno, raw in enumerate(f, start=1):
-            text = raw.strip()
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                logger.warning("%s:%d: skipped a line that is not UTF-8 text", path, lineno)
+                continue
             if not text:
                 continue
             try:
@@ -575,12 +388,17 @@ def score_file(
     path: str | Path,
     task: str | None = None,
     *,
-    mode: str = "legacy",
+    mode: str = DEFAULT_MODE,
     model_name: str | None = None,
     lenient: bool = False,
     progress: bool = False,
 ) -> TaskScore:
-    """Score one ``preds_<task>.jsonl`` file; ``task`` and ``model_name`` default to the file/folder names."""
+    """Score one ``preds_<task>.jsonl`` file; ``task`` and ``model_name`` default to the file/folder names.
+
+    Raises:
+        EmptyPredictions: the file has no rows.
+        DataError: see :func:`score_rows`.
+    """
     p = Path(path)
     if task is None:
         task = _task_from_filename(p)
@@ -593,7 +411,7 @@ def score_file(
 def _task_from_filename(p: Path) -> str:
     stem = p.name.removesuffix(".jsonl")
     if not stem.startswith("preds_"):
-        raise ValueError(f"{p}: cannot infer the task (expected preds_<task>.jsonl)")
+        raise ValueError(f"{p}: cannot infer the task (expected preds_<task>.jsonl; pass the task)")
     stem = stem.removeprefix("preds_")
     # shard files of our runner: preds_<task>.shard-<i>-of-<n>
     stem = stem.split(".shard-")[0]
@@ -617,14 +435,18 @@ def score_folder(
     folder: str | Path,
     *,
     tasks: Sequence[str] | None = None,
-    mode: str = "legacy",
+    mode: str = DEFAULT_MODE,
     model_name: str | None = None,
     lenient: bool = False,
     progress: bool = False,
 ) -> dict[str, TaskScore]:
     """Score every ``preds_<task>.jsonl`` in a results folder (the original's ``results/<model>/`` layout).
 
-    Shard files of one task are scored together; an id present in two shards is an error.
+    Shard files of one task are scored together; an id present in two shards is an error. A task whose
+    files hold no rows is left out with a warning (it has no score, and 0.00 would read as a failed model).
+
+    Raises:
+        EmptyPredictions: no task of the folder has any rows.
     """
     folder = Path(folder)
     if model_name is None:
@@ -634,18 +456,24 @@ def score_folder(
     for task, paths in files.items():
         if tasks is not None and task not in tasks:
             continue
-        if len(paths) == 1:
-            out[task] = score_file(paths[0], task, mode=mode, model_name=model_name, lenient=lenient, progress=progress)
-            continue
         rows: list[dict[str, Any]] = []
-        seen: dict[Any, Path] = {}
+        seen: dict[Any, tuple[Path, int]] = {}
         for p in paths:
             for row in read_predictions(p, lenient=lenient):
-                rid = row.get("id")
-                if rid in seen:
-                    raise DataError(f"id {rid!r} also in {seen[rid]}", path=p, line=row["_line"], field="id")
-                seen[rid] = p
+                if len(paths) > 1 and "id" in row:
+                    k = _id_key(row["id"])
+                    if k in seen:
+                        first = f"{seen[k][0]}:{seen[k][1]}"
+                        raise DataError(f"duplicate id {row['id']!r}, also in {first}", path=p, line=row["_line"], field="id")
+                    seen[k] = (p, row["_line"])
                 rows.append(row)
-        rows.sort(key=lambda r: (str(type(r.get("id"))), r.get("id")))
-        out[task] = score_rows(task, rows, mode=mode, model_name=model_name, path=str(folder), progress=progress)
+        where = str(paths[0]) if len(paths) == 1 else str(folder)
+        if len(paths) > 1:
+            rows.sort(key=lambda r: _id_key(r.get("id")))
+        try:
+            out[task] = score_rows(task, rows, mode=mode, model_name=model_name, path=where, progress=progress)
+        except EmptyPredictions:
+            logger.warning("%s: no prediction rows; %s is left out of the scores", where, task)
+    if files and not out and (tasks is None or any(t in files for t in tasks)):
+        raise EmptyPredictions("every prediction file is empty: nothing to score", path=folder)
     return out
