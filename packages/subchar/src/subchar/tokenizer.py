@@ -107,6 +107,8 @@ class SubCharTokenizer(PreTrainedTokenizer):
         self.encoder: Encoder = get_encoder(self.encoder_config, table)
         self._vocab_cache: dict[str, int] | None = None
         kwargs.setdefault("clean_up_tokenization_spaces", False)
+        # BERT's position limit; the original used 128 and 512
+        kwargs.setdefault("model_max_length", 512)
         super().__init__(
             unk_token=unk_token,
             pad_token=pad_token,
