@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
+
+from subchar.synthetic import zipf_corpus
 
 # Chinese, Latin with case, digits, full-width punctuation and digits, whitespace of every kind, zhuyin neutral-tone
 # characters (的 了 么), a character missing from the wubi table, reserved symbols (SEP, ESC, tone marks, bopomofo,
@@ -13,25 +13,6 @@ MIXED = (
     "Hello世界2023年！他说：「你好，World」\t第１２３号（测试）\n"
     "的了么 吗们呗 ABC xyz 0.5% @#&\u3000全角空格 ▁meta 쎯쎮❁ㄅˊ café Ωμέγα русский 😀\r\n末尾 "
 )
-
-
-def zipf_corpus(n_chars: int, *, seed: int = 0, n_words: int = 3000) -> list[str]:
-    """Lines of Chinese text from a random word list with Zipfian word frequencies (spec §14.8)."""
-    from subchar.tables import load_table
-
-    rng = random.Random(seed)
-    chars = sorted(load_table("wubi").codes.keys() & load_table("pinyin").codes.keys(), key=ord)
-    # common characters first: the jieba-frequency order of the pinyin table
-    freq = load_table("pinyin").freq
-    chars = sorted(chars, key=lambda c: -freq.get(c, 0))[:2500]
-    words = ["".join(rng.choice(chars[: 300 + 8 * i]) for _ in range(rng.choice((1, 2, 2, 2, 3, 4)))) for i in range(n_words)]
-    weights = [1.0 / (r + 1) for r in range(n_words)]
-    lines, total = [], 0
-    while total < n_chars:
-        line = "".join(rng.choices(words, weights, k=rng.randint(5, 20)))
-        lines.append(line)
-        total += len(line)
-    return lines
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,11 @@ def train_sentencepiece(
         "minloglevel": 2,
     }
     if required_chars:
-        kwargs["required_chars"] = "".join(sorted(set(required_chars)))
+        # SentencePiece's own required_chars only keeps characters the corpus has; one line per symbol makes every
+        # symbol a character of the corpus (a negligible count next to a real corpus)
+        extra = prefix.with_name(prefix.name + ".required.txt")
+        extra.write_text("".join(c + "\n" for c in sorted(set(required_chars))), encoding="utf-8")
+        kwargs["input"] += "," + str(extra)
     if cfg.input_sentence_size:
         kwargs["input_sentence_size"] = cfg.input_sentence_size
         kwargs["shuffle_input_sentence"] = True
