@@ -87,3 +87,18 @@ def test_version_and_help(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 0
+
+
+def test_train_with_a_user_table(tmp_path, capsys):
+    table = tmp_path / "zhengma.txt"
+    table.write_text("[Data]\nj 中\njc 国\nd 的\nd 大\nab 人\n", encoding="utf-8")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("中国的人大\n" * 50 + "Hello 中国\n", encoding="utf-8")
+    out = tmp_path / "tok"
+    argv = ["train", "--corpus", str(corpus), "--encoding", "zhengma", "--table", str(table), "--vocab-size", "120"]
+    assert main([*argv, "--out", str(out), "--no-progress", "--no-hard-vocab-limit"]) == 0
+    from subchar.tokenizer import SubCharTokenizer
+
+    tok = SubCharTokenizer.from_pretrained(out)
+    assert {tok.encoder.encode("的"), tok.encoder.encode("大")} == {"d0쎯", "d1쎯"}
+    assert tok.decode(tok("中国的人大 Hello", add_special_tokens=False)["input_ids"]) == "中国的人大 Hello"

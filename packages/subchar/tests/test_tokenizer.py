@@ -142,3 +142,16 @@ def test_offsets_mapping_through_call(train_tok):
         [text, "他"], ["Hello", "world 2023"], return_offsets_mapping=True, padding=True, truncation=True, max_length=12
     )
     assert all(len(o) == len(i) for o, i in zip(pair["offset_mapping"], pair["input_ids"]))
+
+
+@pytest.mark.parametrize("padding", [False, True, "max_length"])
+def test_fast_batch_path_equals_the_general_path(train_tok, padding):
+    tok = train_tok(EncoderConfig(encoding="pinyin"))
+    texts, pairs = ["他是我的朋友", "Hello 世界", ""], ["对", "2023年", "空"]
+    for kwargs in ({}, {"return_special_tokens_mask": True}, {"add_special_tokens": False}, {"return_token_type_ids": False}):
+        # truncation with a huge limit forces transformers' own path, which must agree
+        limit = {"max_length": 40} if padding == "max_length" else {}
+        fast = tok(texts, pairs, padding=padding, **limit, **kwargs)
+        slow = tok(texts, pairs, padding=padding, max_length=40, truncation=True, **kwargs)
+        assert dict(fast) == dict(slow), kwargs
+        assert dict(tok(texts[0], **kwargs)) == dict(tok(texts[0], truncation=True, max_length=40, **kwargs))

@@ -98,7 +98,8 @@ def _encode_lines(enc: Encoder, lines: list[str], min_chars: int, max_chars: int
     out: list[str] = []
     chars_in = 0
     for line in lines:
-        if sum(1 for c in line if not c.isspace()) < min_chars:
+        # whitespace-free length, computed in C (split/join) rather than per character
+        if min_chars > 0 and len("".join(line.split())) < min_chars:
             continue
         for part in split_long(line, max_chars):
             code = enc.encode(part)

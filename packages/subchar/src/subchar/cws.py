@@ -36,6 +36,7 @@ def jieba_segment(text: str) -> list[str]:
         # jieba 0.42 imports pkg_resources and has invalid escapes in its regexes: noise, not our problem
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         import jieba
 
     return jieba.lcut(text, HMM=True)

@@ -300,6 +300,7 @@ def _cached(config: EncoderConfig) -> Encoder:
 def get_encoder(config: EncoderConfig | None = None, table: Table | None = None) -> Encoder:
     """An encoder, cached per config when it uses a shipped table (building one takes a fraction of a second)."""
     config = config or EncoderConfig()
-    if table is None or (table.name == config.table_name and table is load_table(config.table_name)):
+    shipped = config.table_name in TABLE_NAMES
+    if table is None or (shipped and table.name == config.table_name and table is load_table(config.table_name)):
         return _cached(config)
     return Encoder(config, table)

@@ -141,6 +141,22 @@ class SubCharTokenizer(PreTrainedTokenizer):
 
     # ---- tokenize / decode ------------------------------------------------------------------------------------
 
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        """Pieces of ``text``; added tokens written in the text (``[MASK]``) stay whole, as in every HF tokenizer."""
+        # transformers splits on added tokens with a character-by-character Python trie: skip it when none occurs
+        if kwargs.get("split_special_tokens", self.split_special_tokens) or not any(
+            t in text for t in self._added_tokens_encoder
+        ):
+            text, _ = self.prepare_for_tokenization(text, **kwargs)
+            return self._tokenize(text)
+        return super().tokenize(text, **kwargs)
+
+    def convert_tokens_to_ids(self, tokens: str | list[str]) -> int | list[int]:  # type: ignore[override]
+        # one SentencePiece call for the whole list; added tokens beyond the model's pieces need the slow path
+        if isinstance(tokens, str) or any(i >= self.vocab_size for i in self._added_tokens_encoder.values()):
+            return super().convert_tokens_to_ids(tokens)
+        return self.sp_model.piece_to_id(list(tokens))
+
     def _tokenize(self, text: str, **kwargs: Any) -> list[str]:
         return self.sp_model.encode(self.encoder.encode(text), out_type=str)
 
@@ -213,12 +229,75 @@ class SubCharTokenizer(PreTrainedTokenizer):
 
     def _encode_plus(self, text: Any, text_pair: Any = None, **kwargs: Any) -> BatchEncoding:
         if not kwargs.pop("return_offsets_mapping", False):
-            return super()._encode_plus(text, text_pair, **kwargs)
+            fast = self._fast_encode(text, text_pair, kwargs)
+            return fast if fast is not None else super()._encode_plus(text, text_pair, **kwargs)
         if isinstance(text, list | tuple):
             return self._batch_with_offsets(text, text_pair, kwargs)
         if not isinstance(text, str) or not (text_pair is None or isinstance(text_pair, str)):
             raise ValueError("return_offsets_mapping needs text (str) inputs, not ids or pre-split words")
         return self._single_with_offsets(text, text_pair, kwargs)
+
+    def _fast_encode(self, text: Any, pair: Any, kw: dict[str, Any]) -> BatchEncoding | None:
+        """The common case in one SentencePiece call per batch: plain strings, no truncation, no overflow.
+
+        Everything else (truncation, pre-split words, ids as input, overflowing tokens, lengths) returns None and
+        takes transformers' general path.
+        """
+        batched = isinstance(text, list | tuple)
+        texts = list(text) if batched else [text]
+        pairs = None if pair is None else (list(pair) if batched else [pair])
+        simple = all(isinstance(t, str) for t in texts) and (pairs is None or all(isinstance(t, str) for t in pairs))
+        trunc = kw.get("truncation_strategy")
+        if (
+            not simple
+            or (pairs is not None and len(pairs) != len(texts))
+            or getattr(trunc, "value", trunc) not in (None, False, "do_not_truncate")
+            or kw.get("is_split_into_words")
+            or kw.get("return_overflowing_tokens")
+            or kw.get("return_length")
+            or kw.get("split_special_tokens", self.split_special_tokens)
+            or any(t in x for x in texts + (pairs or []) for t in self._added_tokens_encoder)
+        ):
+            return None
+        ids_a = self.sp_model.encode(self.encoder.encode_batch(texts))
+        ids_b = self.sp_model.encode(self.encoder.encode_batch(pairs)) if pairs is not None else [None] * len(texts)
+        specials = kw.get("add_special_tokens", True)
+        out: dict[str, list[Any]] = {"input_ids": []}
+        want_types = kw.get("return_token_type_ids")
+        want_types = "token_type_ids" in self.model_input_names if want_types is None else want_types
+        if want_types:
+            out["token_type_ids"] = []
+        if kw.get("return_special_tokens_mask"):
+            out["special_tokens_mask"] = []
+        for a, b in zip(ids_a, ids_b):
+            if specials:
+                out["input_ids"].append(self.build_inputs_with_special_tokens(a, b))
+                types = self.create_token_type_ids_from_sequences(a, b)
+                mask = self.get_special_tokens_mask(a, b)
+            else:
+                out["input_ids"].append(a if b is None else a + b)
+                # transformers' own convention without special tokens: one segment id for both
+                types = [0] * (len(a) + (0 if b is None else len(b)))
+                mask = [0] * len(types)
+            if want_types:
+                out["token_type_ids"].append(types)
+            if "special_tokens_mask" in out:
+                out["special_tokens_mask"].append(mask)
+        padding = kw.get("padding_strategy", PaddingStrategy.DO_NOT_PAD)
+        padded = self.pad(
+            out,
+            padding=getattr(padding, "value", padding),
+            max_length=kw.get("max_length"),
+            pad_to_multiple_of=kw.get("pad_to_multiple_of"),
+            padding_side=kw.get("padding_side"),
+            return_attention_mask=kw.get("return_attention_mask"),
+        )
+        result = dict(padded)
+        tensors = kw.get("return_tensors")
+        if not batched:
+            result = {k: v[0] for k, v in result.items()}
+            return BatchEncoding(result, tensor_type=tensors, prepend_batch_axis=tensors is not None)
+        return BatchEncoding(result, tensor_type=tensors)
 
     def _single_with_offsets(self, text: str, pair: str | None, kw: dict[str, Any]) -> BatchEncoding:
         ids_a, off_a = self.encode_with_offsets(text)
