@@ -283,15 +283,7 @@ class SubCharTokenizer(PreTrainedTokenizer):
                 out["token_type_ids"].append(types)
             if "special_tokens_mask" in out:
                 out["special_tokens_mask"].append(mask)
-        padding = kw.get("padding_strategy", PaddingStrategy.DO_NOT_PAD)
-        padded = self.pad(
-            out,
-            padding=getattr(padding, "value", padding),
-            max_length=kw.get("max_length"),
-            pad_to_multiple_of=kw.get("pad_to_multiple_of"),
-            padding_side=kw.get("padding_side"),
-            return_attention_mask=kw.get("return_attention_mask"),
-        )
+        padded = self._pad_like_call(out, kw)
         result = dict(padded)
         tensors = kw.get("return_tensors")
         if not batched:
@@ -342,15 +334,10 @@ class SubCharTokenizer(PreTrainedTokenizer):
             dict(out), tensor_type=kw.get("return_tensors"), prepend_batch_axis=kw.get("return_tensors") is not None
         )
 
-    def _batch_with_offsets(self, texts: Sequence[str], pairs: Sequence[str] | None, kw: dict[str, Any]) -> BatchEncoding:
-        single = {**kw, "padding_strategy": PaddingStrategy.DO_NOT_PAD, "return_tensors": None, "pad_to_multiple_of": None}
-        single["return_attention_mask"] = False
-        single["return_special_tokens_mask"] = True
-        items = [self._single_with_offsets(t, None if pairs is None else pairs[i], single) for i, t in enumerate(texts)]
-        batch: dict[str, list[Any]] = {k: [it[k] for it in items] for k in items[0]}
-        offsets = batch.pop("offset_mapping")
+    def _pad_like_call(self, batch: dict[str, list[Any]], kw: dict[str, Any]) -> Any:
+        """``self.pad`` with the padding options of the ``__call__`` that got us here."""
         padding = kw.get("padding_strategy", PaddingStrategy.DO_NOT_PAD)
-        padded = self.pad(
+        return self.pad(
             batch,
             padding=getattr(padding, "value", padding),
             max_length=kw.get("max_length"),
@@ -358,6 +345,15 @@ class SubCharTokenizer(PreTrainedTokenizer):
             padding_side=kw.get("padding_side"),
             return_attention_mask=kw.get("return_attention_mask"),
         )
+
+    def _batch_with_offsets(self, texts: Sequence[str], pairs: Sequence[str] | None, kw: dict[str, Any]) -> BatchEncoding:
+        single = {**kw, "padding_strategy": PaddingStrategy.DO_NOT_PAD, "return_tensors": None, "pad_to_multiple_of": None}
+        single["return_attention_mask"] = False
+        single["return_special_tokens_mask"] = True
+        items = [self._single_with_offsets(t, None if pairs is None else pairs[i], single) for i, t in enumerate(texts)]
+        batch: dict[str, list[Any]] = {k: [it[k] for it in items] for k in items[0]}
+        offsets = batch.pop("offset_mapping")
+        padded = self._pad_like_call(batch, kw)
         side = kw.get("padding_side") or self.padding_side
         result = dict(padded)
         result["offset_mapping"] = []
