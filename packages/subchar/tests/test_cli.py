@@ -52,8 +52,9 @@ def test_train_then_stats_with_results_layout(tmp_path, small_corpus, capsys):
     assert (out / "subchar.model").is_file() and not (out / "work").exists()
     text = tmp_path / "held.txt"
     text.write_text("他是我的朋友\n我们一起学习中文\n", encoding="utf-8")
-    rc = main(["stats", "--text", str(text), "--tokenizer", str(out), "--out", str(tmp_path / "res"), "--no-throughput"])
-    assert rc == 0
+    argv = ["stats", "--text", str(text), "--tokenizer", str(out), "--out", str(tmp_path / "res"), "--no-throughput"]
+    assert main([*argv, "--plot", str(tmp_path / "lengths.png")]) == 0
+    assert (tmp_path / "lengths.png").stat().st_size > 1000
     files = list((tmp_path / "res" / "stats").glob("results_*.json"))
     assert len(files) == 1
     record = json.loads(files[0].read_text())

@@ -183,6 +183,7 @@ def add_stats_arguments(p: argparse.ArgumentParser) -> None:
         help="train the same-size unigram sub-word baseline on this raw text (the tokenizers' training text)",
     )
     p.add_argument("--no-throughput", action="store_true", help="skip the throughput rows")
+    p.add_argument("--plot", help="write a bar chart of the lengths here (PNG/PDF; needs the plot extra)")
     p.add_argument("--out", help="results root: OUT/<run-name>/results_<time>.{json,md}")
     p.add_argument("--run-name", default="stats", help="results folder name")
     add_config_arguments(p.add_argument_group("robustness"), StatsConfig)
@@ -216,6 +217,10 @@ def stats(args: argparse.Namespace) -> int:
     if speed:
         table += "\n" + markdown_table(speed)
     print(table, end="")
+    if args.plot:
+        from subchar.evaluate import plot_lengths
+
+        logger.info("wrote %s", plot_lengths(lengths, args.plot, title=f"{len(lines)} lines of {Path(args.text).name}"))
     if args.out:
         record = {"text": args.text, "lines": len(lines), "lengths": lengths, "robustness": robust, "throughput": speed}
         paths = emit(args.out, args.run_name, record, table, config=cfg, packages=["subchar"])

@@ -169,3 +169,21 @@ def throughput_rows(lines: Sequence[str], tokenizers: Mapping[str, SubCharTokeni
             best["tokenizer"] = min(best["tokenizer"], t3 - t2)
         rows.append({"tokenizer": name, **{f"{k} Mchar/s": n / v / 1e6 for k, v in best.items()}})
     return rows
+
+
+def plot_lengths(rows: Sequence[Mapping[str, Any]], path: str | Path, *, title: str = "") -> Path:
+    """Bar chart of each tokenizer's length as a share of char-level (the ``plot`` extra)."""
+    from lc_core.plot import pyplot, save_figure
+
+    plt = pyplot("subchar[plot]")
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.2))
+    names = [str(r["tokenizer"]) for r in rows]
+    values = [float(r["% of char"]) for r in rows]
+    ax.barh(names[::-1], values[::-1], color="#4C72B0")
+    for y, v in enumerate(values[::-1]):
+        ax.text(v, y, f" {v:.1f}", va="center", fontsize=8)
+    ax.set_xlabel("tokens, % of char-level")
+    ax.set_xlim(0, max(values) * 1.15)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
