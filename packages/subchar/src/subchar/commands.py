@@ -98,6 +98,14 @@ def add_tokenize_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ids", action="store_true", help="also print the token ids")
 
 
+def _roundtrip_label(exact: bool, lossless: bool, unk: int) -> str:
+    if exact:
+        return "exact"
+    if not lossless:
+        return "lossy (NoIndex)"
+    return "lossy ([UNK]: characters the vocabulary lacks)" if unk else "FAILED"
+
+
 def tokenize(args: argparse.Namespace) -> int:
     from subchar.tokenizer import load_tokenizer
 
@@ -112,7 +120,9 @@ def tokenize(args: argparse.Namespace) -> int:
             ids = tok(text, add_special_tokens=False)["input_ids"]
             back = tok.decode(ids)
             exact = back == text
-            ok &= exact or not tok.encoder_config.lossless
+            unk = ids.count(tok.unk_token_id)
+            # a lossless encoding that still fails without [UNK] pieces would be a bug
+            ok &= exact or not tok.encoder_config.lossless or unk > 0
             print(f"\n[{name}] codes: {tok.encode_code_text(text)}")
             print(f"[{name}] pieces: {' | '.join(tok.convert_ids_to_tokens(ids))}")
             if args.ids:
@@ -123,8 +133,8 @@ def tokenize(args: argparse.Namespace) -> int:
                     "tokenizer": name,
                     "tokens": len(ids),
                     "tokens/char": len(ids) / max(1, len(text)),
-                    "[UNK]": ids.count(tok.unk_token_id),
-                    "round-trip": "exact" if exact else ("lossy (NoIndex)" if not tok.encoder_config.lossless else "FAILED"),
+                    "[UNK]": unk,
+                    "round-trip": _roundtrip_label(exact, tok.encoder_config.lossless, unk),
                 }
             )
         print("\n" + markdown_table(rows))
