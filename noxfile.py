@@ -87,6 +87,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "infbench": ("infbench", ["hf", "plot"]),
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
+    "subchar": ("subchar", ["train", "tables"]),
 }
 
 

@@ -23,29 +23,33 @@ def _cmd(name: str, help: str) -> Command:
     return Command(f"subchar.commands:{name}", f"subchar.commands:add_{name}_arguments", help)
 
 
-def app() -> App:
+def _version() -> str:
     from subchar import __version__
 
-    return App(
-        prog="subchar",
-        description="Sub-character Chinese tokenizers: pinyin/zhuyin/wubi/cangjie/stroke codes + SentencePiece.",
-        commands={
-            "encode": _cmd("encode", "transliterate text to code text"),
-            "decode": _cmd("decode", "code text (or tokenizer pieces) back to text"),
-            "tokenize": _cmd("tokenize", "tokenize text with shipped or trained tokenizers and show the round-trip"),
-            "train": _cmd("train", "convert a corpus and train a SentencePiece tokenizer on its code text"),
-            "stats": _cmd("stats", "lengths vs char-level and a same-size unigram, homophone robustness, throughput"),
-            "noise": _cmd("noise", "write homophone (or same-Wubi-code) typos into text"),
-            "tables": _cmd("tables", "rebuild the code tables from their sources and compare with the shipped files"),
-        },
-        epilog=EPILOG,
-        version=__version__,
-    )
+    return __version__
+
+
+app = App(
+    prog="subchar",
+    description="Sub-character Chinese tokenizers: pinyin/zhuyin/wubi/cangjie/stroke codes + SentencePiece.",
+    commands={
+        "encode": _cmd("encode", "transliterate text to code text"),
+        "decode": _cmd("decode", "code text (or tokenizer pieces) back to text"),
+        "tokenize": _cmd("tokenize", "tokenize text with shipped or trained tokenizers and show the round-trip"),
+        "train": _cmd("train", "convert a corpus and train a SentencePiece tokenizer on its code text"),
+        "stats": _cmd("stats", "lengths vs char-level and a same-size unigram, homophone robustness, throughput"),
+        "noise": _cmd("noise", "write homophone (or same-Wubi-code) typos into text"),
+        "tables": _cmd("tables", "rebuild the code tables from their sources and compare with the shipped files"),
+    },
+    epilog=EPILOG,
+    version=_version(),
+    missing_input_example=("stats", "--text", "{missing}"),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``subchar`` console script."""
-    return app().main(argv)
+    return app.main(argv)
 
 
 if __name__ == "__main__":
