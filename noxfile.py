@@ -12,8 +12,10 @@ uv run nox -s lint wheels slow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,9 +23,63 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.sessions = ["lint", "tests"]
+# a cell whose Python is missing is a failure, not a skip: a skipped cell would read as a pass
+nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).resolve().parent
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _real_python(exe: str) -> str | None:
+    """``exe`` if it runs and is not inside a virtualenv (pyenv shims of unselected versions exit 127)."""
+    code = "import sys; sys.exit(sys.prefix != sys.base_prefix)"
+    try:
+        res = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return exe if res.returncode == 0 else None
+
+
+def find_interpreter(version: str) -> str | None:
+    """An installed CPython ``version`` without touching the network: PATH, pyenv, uv-managed, /usr.
+
+    pyenv puts shims on PATH that fail for every version but the selected one, and uv would try to download the
+    others; so look in each place directly and keep the first interpreter that actually runs.
+    """
+    candidates: list[str] = []
+    for d in os.environ.get("PATH", "").split(os.pathsep):
+        if d and "shims" not in d:
+            candidates.append(os.path.join(d, f"python{version}"))
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        found = subprocess.run(
+            ["uv", "python", "find", "--no-python-downloads", "--managed-python", version],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        if found:
+            candidates.append(found)
+    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for exe in candidates:
+        if os.path.isfile(exe) and _real_python(exe):
+            return exe
+    return None
+
+
+def _expose_interpreters() -> None:
+    # nox and uv find "python3.X" on PATH: put each real interpreter's folder first, never download one
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    dirs = []
+    for v in PYTHONS:
+        exe = find_interpreter(v)
+        if exe and os.path.dirname(exe) not in dirs:
+            dirs.append(os.path.dirname(exe))
+    os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+
+
+_expose_interpreters()
 
 # package -> (import name, extras its own tests need)
 PACKAGES: dict[str, tuple[str, list[str]]] = {
@@ -31,6 +87,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "infbench": ("infbench", ["hf", "plot"]),
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
+    "subchar": ("subchar", ["train", "tables"]),
 }
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "is_user_error",
     "run_single",
     "build_parser",
+    "app",
     "main",
 ]
 
@@ -204,6 +205,9 @@ class App:
         epilog: the quick-start block printed under ``--help``.
         version: shown by ``--version``.
         legacy_snake_flags: accept ``--snake_case`` spellings of every kebab flag (hidden, with a warning).
+        missing_input_example: an argv that reads an input path, with ``{missing}`` where the path goes
+            (``["score", "{missing}"]``). The workspace's convention test runs it with a path that does not exist
+            and expects one error line naming it and exit code 2, so every console script is held to the policy.
     """
 
     prog: str
@@ -212,6 +216,7 @@ class App:
     epilog: str = ""
     version: str | None = None
     legacy_snake_flags: bool = False
+    missing_input_example: Sequence[str] = ()
     _aliases: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -524,39 +529,43 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _app() -> App:
+def _version() -> str:
     from lc_core import __version__
 
-    return App(
-        prog="lc-core",
-        description="Shared core of the lc monorepo: environment info, a local OpenAI-compatible server, the trainer.",
-        commands={
-            "info": Command("lc_core.cli:_info", None, "print versions, devices and kernel settings"),
-            "serve": Command(
-                "lc_core.inference.server:run_command",
-                "lc_core.inference.server:add_arguments",
-                "serve a local model on an OpenAI-compatible HTTP API",
-            ),
-            "train": Command(
-                "lc_core.train.cli:run",
-                "lc_core.train.cli:add_arguments",
-                "train a causal LM from a JSON run config (also under torchrun)",
-            ),
-        },
-        epilog="quick start:\n  lc-core info\n  lc-core serve --model lc-core/demo-mamba2 --port 8000\n"
-        "  lc-core train --config run.json --out-dir runs/demo",
-        version=__version__,
-    )
+    return __version__
+
+
+app = App(
+    prog="lc-core",
+    description="Shared core of the lc monorepo: environment info, a local OpenAI-compatible server, the trainer.",
+    commands={
+        "info": Command("lc_core.cli:_info", None, "print versions, devices and kernel settings"),
+        "serve": Command(
+            "lc_core.inference.server:run_command",
+            "lc_core.inference.server:add_arguments",
+            "serve a local model on an OpenAI-compatible HTTP API",
+        ),
+        "train": Command(
+            "lc_core.train.cli:run",
+            "lc_core.train.cli:add_arguments",
+            "train a causal LM from a JSON run config (also under torchrun)",
+        ),
+    },
+    epilog="quick start:\n  lc-core info\n  lc-core serve --model lc-core/demo-mamba2 --port 8000\n"
+    "  lc-core train --config run.json --out-dir runs/demo",
+    version=_version(),
+    missing_input_example=("train", "--config", "{missing}"),
+)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The ``lc-core`` parser (every verb's flags when ``argv`` is None)."""
-    return _app().build_parser(argv)
+    return app.build_parser(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lc-core`` console script."""
-    return _app().main(argv)
+    return app.main(argv)
 
 
 if __name__ == "__main__":

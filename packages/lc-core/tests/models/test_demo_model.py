@@ -101,3 +101,25 @@ def test_card_numbers_reproduce_at_shortest_length(backend: Any, eval_record: di
     for pred, ref in zip(preds, stored, strict=True):
         found = re.search(r"[0-9]+", pred)
         assert ref["score"] == float(found is not None and found.group(0) == ref["answer"])
+
+
+def test_packages_ship_models_through_entry_points(tmp_path, monkeypatch):
+    """A package's model registered in the ``lc_core.models`` group resolves by name; a missing folder is an error."""
+    from lc_core.models import builtin
+
+    class _EP:
+        def __init__(self, name, target):
+            self.name, self._target = name, target
+
+        def load(self):
+            return self._target
+
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "config.json").write_text("{}")
+    entries = {"pkg/ok": _EP("pkg/ok", tmp_path / "ok"), "pkg/gone": _EP("pkg/gone", str(tmp_path / "gone"))}
+    monkeypatch.setattr(builtin, "_plugin_entries", lambda: entries)
+    assert builtin.is_builtin("pkg/ok") and "pkg/ok" in builtin.builtin_models()
+    assert builtin.resolve_model_path("pkg/ok") == str(tmp_path / "ok")
+    with pytest.raises(FileNotFoundError, match="pkg/gone"):
+        builtin.resolve_model_path("pkg/gone")
+    assert builtin.resolve_model_path("org/hub-id") == "org/hub-id"
