@@ -51,6 +51,7 @@ app = App(
     },
     epilog=EPILOG,
     version=__version__,
+    missing_input_example=("score", "{missing}"),
 )
 
 
