@@ -7,7 +7,7 @@ Both at the reference config (hidden 32, modes 12x12, depth 4, p = 5), same weig
 
 Run::
 
-    .venv/bin/python tools/bench/cfd_fno_vs_neuralop.py --batch_size 8 --steps 5 --rounds 3 --out results/cfd_fno_vs_neuralop
+    .venv/bin/python tools/bench/cfd_fno_vs_neuralop.py --batch-size 8 --steps 5 --rounds 3 --out results
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cfdbench.metrics import nmse_loss
 from cfdbench.models import build_model, count_params
 from cfdbench.models.neuralop_fno import NeuralopFno
 from lc_core.logging import setup_logging
-from lc_core.report import markdown_table, run_manifest, write_results
+from lc_core.report import emit, markdown_table
 
 
 def make_step(model: torch.nn.Module, batch: int, size: int, device: str) -> Callable[[], None]:
@@ -56,13 +56,14 @@ def timed(step: Callable[[], None], steps: int, device: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch_size", type=int, default=8, help="examples per step")
+    parser.add_argument("--batch-size", type=int, default=8, help="examples per step")
     parser.add_argument("--size", type=int, default=64, help="grid height and width")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model and round (after one warm-up)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds; the median is reported")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--device", default="cpu", help="torch device")
-    parser.add_argument("--out", default="results/cfd_fno_vs_neuralop", help="output prefix for .json/.md")
+    parser.add_argument("--out", default="results", help="results root: OUT/RUN_NAME/results_<timestamp>.{json,md}")
+    parser.add_argument("--run-name", default="cfd_fno_vs_neuralop", help="folder under --out")
     args = parser.parse_args()
     setup_logging()
     torch.set_num_threads(args.threads)
@@ -93,9 +94,8 @@ def main() -> int:
             }
         )
     table = markdown_table(rows, precision=3)
-    manifest = run_manifest(vars(args), packages=["cfdbench", "neuraloperator", "torch"])
-    record = {"manifest": manifest, "rows": rows, "times_s": times}
-    write_results(args.out, record, table)
+    record = {"rows": rows, "times_s": times}
+    emit(args.out, args.run_name, record, table, config=vars(args), packages=["cfdbench", "neuraloperator"])
     print(table)
     return 0
 

@@ -3,7 +3,7 @@
 Both solve the unit lid-driven cavity (U = 1, nu = 0.01) on an n x n grid up to the same simulated time and are
 scored against Ghia et al. (1982). Wall and CPU time count the solve only (not meshing). Run::
 
-    .venv/bin/python tools/bench/cfd_solver.py --n 128 --t_end 15 --out results/cfd_solver
+    .venv/bin/python tools/bench/cfd_solver.py --n 128 --t-end 15 --out results   # -> results/cfd_solver/
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from cfdbench.solver import ProjectionSolver, cavity_config
 from cfdbench.validation import GHIA_U_RE100, GHIA_V_RE100
 from lc_core.logging import setup_logging
-from lc_core.report import markdown_table, run_manifest, write_results
+from lc_core.report import emit, markdown_table
 
 
 def ghia_errors(y: np.ndarray, u: np.ndarray, x: np.ndarray, v: np.ndarray) -> tuple[float, float]:
@@ -52,7 +52,7 @@ def run_torch(n: int, t_end: float, threads: int) -> dict:
 
 
 def run_openfoam(n: int, t_end: float) -> dict | None:
-    from cfdbench.openfoam import _run, openfoam_available, read_vector_field, write_case
+    from cfdbench.openfoam import openfoam_available, read_vector_field, run_utility, write_case
 
     if not openfoam_available():
         return None
@@ -60,10 +60,10 @@ def run_openfoam(n: int, t_end: float) -> dict | None:
     try:
         p = {"vel_top": 1.0, "density": 1.0, "viscosity": 0.01, "height": 1.0, "width": 1.0}
         write_case(d, "cavity", p, end_time=t_end, write_interval=t_end, cells=(n, n), cfl=0.5)
-        _run(["blockMesh"], d, "log.blockMesh")
-        _run(["postProcess", "-func", "writeCellCentres", "-time", "0"], d, "log.cc")
+        run_utility(["blockMesh"], d, "log.blockMesh")
+        run_utility(["postProcess", "-func", "writeCellCentres", "-time", "0"], d, "log.cc")
         t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        _run(["icoFoam"], d, "log.icoFoam")
+        run_utility(["icoFoam"], d, "log.icoFoam")
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         secs, cpu = time.perf_counter() - t0, (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
         steps = sum(1 for line in (d / "log.icoFoam").read_text().splitlines() if line.startswith("Time = "))
@@ -94,9 +94,10 @@ def run_openfoam(n: int, t_end: float) -> dict | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=128, help="cells per side")
-    parser.add_argument("--t_end", type=float, default=15.0, help="simulated time (steady by ~15 for Re = 100)")
+    parser.add_argument("--t-end", type=float, default=15.0, help="simulated time (steady by ~15 for Re = 100)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    parser.add_argument("--out", default="results/cfd_solver", help="output prefix for .json/.md")
+    parser.add_argument("--out", default="results", help="results root: OUT/RUN_NAME/results_<timestamp>.{json,md}")
+    parser.add_argument("--run-name", default="cfd_solver", help="folder under --out")
     args = parser.parse_args()
     setup_logging()
     rows = [run_torch(args.n, args.t_end, args.threads)]
@@ -108,7 +109,7 @@ def main() -> int:
         rows[0]["cpu_ratio_vs_openfoam"] = rows[0]["cpu_seconds"] / of["cpu_seconds"]
         rows[0]["wall_ratio_vs_openfoam"] = rows[0]["seconds"] / of["seconds"]
     table = markdown_table(rows, precision=4)
-    write_results(args.out, {"manifest": run_manifest(vars(args), packages=["cfdbench"]), "rows": rows}, table)
+    emit(args.out, args.run_name, {"rows": rows}, table, config=vars(args), packages=["cfdbench"])
     print(table)
     return 0
 

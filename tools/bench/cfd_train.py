@@ -2,7 +2,7 @@
 
 Run::
 
-    .venv/bin/python tools/bench/cfd_train.py --batch_size 8 --steps 5 --out results/cfd_train
+    .venv/bin/python tools/bench/cfd_train.py --batch-size 8 --steps 5 --out results   # -> results/cfd_train/
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from cfdbench.metrics import nmse_loss
 from cfdbench.models import AUTO_MODELS, NONAUTO_MODELS, build_model, count_params
 from lc_core.logging import setup_logging
-from lc_core.report import markdown_table, run_manifest, write_results
+from lc_core.report import emit, markdown_table
 
 
 def bench(name: str, batch: int, steps: int, device: str) -> dict:
@@ -49,17 +49,18 @@ def bench(name: str, batch: int, steps: int, device: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch_size", type=int, default=8, help="examples per step")
+    parser.add_argument("--batch-size", type=int, default=8, help="examples per step")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per model (after one warm-up)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--device", default="cpu", help="torch device")
-    parser.add_argument("--out", default="results/cfd_train", help="output prefix for .json/.md")
+    parser.add_argument("--out", default="results", help="results root: OUT/RUN_NAME/results_<timestamp>.{json,md}")
+    parser.add_argument("--run-name", default="cfd_train", help="folder under --out")
     args = parser.parse_args()
     setup_logging()
     torch.set_num_threads(args.threads)
     rows = [bench(n, args.batch_size, args.steps, args.device) for n in (*NONAUTO_MODELS, *AUTO_MODELS)]
     table = markdown_table(rows, precision=2)
-    write_results(args.out, {"manifest": run_manifest(vars(args), packages=["cfdbench"]), "rows": rows}, table)
+    emit(args.out, args.run_name, {"rows": rows}, table, config=vars(args), packages=["cfdbench"])
     print(table)
     return 0
 

@@ -88,6 +88,24 @@ def test_wrong_shape(tmp_path, shape):
         load_case(tmp_path / "c" / "case0000", "cavity")
 
 
+@pytest.mark.parametrize(
+    "values",
+    [np.full((2, 64, 64), "0.5"), np.full((2, 64, 64), b"x"), np.full((2, 64, 64), 1 + 2j)],
+    ids=["str", "bytes", "complex"],
+)
+def test_non_numeric_dtype_names_the_file(tmp_path, values):
+    # a string-dtype array loads fine with allow_pickle=False and used to fail later with a bare ValueError
+    save_case(tmp_path / "c" / "case0000", CAVITY, np.zeros((2, 64, 64)), values)
+    with pytest.raises(DataError, match="dtype") as e:
+        load_case(tmp_path / "c" / "case0000", "cavity")
+    assert "v.npy" in str(e.value) and e.value.field == "v"
+
+
+def test_missing_dataset_root_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere: no such dataset folder"):
+        load_cases(tmp_path / "nowhere", "cavity_bc")
+
+
 def test_u_v_shape_mismatch(tmp_path):
     save_case(tmp_path / "c" / "case0000", CAVITY, np.zeros((4, 64, 64)), np.zeros((5, 64, 64)))
     with pytest.raises(DataError, match="v.npy"):

@@ -69,3 +69,28 @@ def test_per_channel_and_loss(label):
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shape"):
         compute_metrics(torch.zeros(2, 2), torch.zeros(2, 3))
+
+
+def test_nmse_denominator_uses_masked_labels():
+    # the legacy tube/dam/cylinder encodings put the inlet speed under mask 0: it must not enter mean(y^2)
+    label = torch.tensor([[[[1.0, 100.0], [2.0, -100.0]]]])
+    mask = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
+    pred = torch.tensor([[[[2.0, 0.0], [2.0, 0.0]]]])
+    # kept cells: errors (1, 0), labels (1, 2) -> MSE 0.5, mean(y^2) 2.5
+    assert compute_metrics(pred, label, mask=mask)["nmse"] == pytest.approx(0.5 / 2.5)
+    assert float(nmse_loss(pred, label, mask)) == pytest.approx(0.5 / 2.5)
+    acc = MetricAccumulator()
+    acc.update(pred, label, mask)
+    assert acc.result("global")["nmse"] == pytest.approx(0.5 / 2.5)
+    assert acc.result("batch_mean")["nmse"] == pytest.approx(0.5 / 2.5)
+
+
+def test_zero_prediction_scores_nmse_one_on_legacy_inlet(make_dataset):
+    from cfdbench.data import encode_frames, load_case
+
+    root = make_dataset("tube", ("bc",), n=1, t=2)
+    frame = torch.from_numpy(encode_frames(load_case(root / "tube" / "bc" / "case0000", "tube"), 1, encoding="legacy"))
+    label, mask = frame[None, :2], frame[None, 2:3]
+    # the inlet column carries u = vel_in under mask 0
+    assert float(label[0, 0, 1:-1, 0].abs().min()) > 0 and float(mask[0, 0, :, 0].max()) == 0
+    assert compute_metrics(torch.zeros_like(label), label, mask=mask)["nmse"] == pytest.approx(1.0)

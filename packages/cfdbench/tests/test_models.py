@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cfdbench.models import AUTO_MODELS, MODELS, NONAUTO_MODELS, build_model, count_params
+from lc_core.io import DataError
 
 # spec §3: cavity (64x64, p=5) / tube & dam (66x65, p=5) / cylinder (66x65, p=8)
 PARAM_COUNTS = {
@@ -84,8 +85,10 @@ def test_unet_hidden_insertion():
 def test_unknown_model_and_field():
     with pytest.raises(ValueError, match="unknown model"):
         build_model("transformer")
-    with pytest.raises(ValueError, match="no config fields"):
+    with pytest.raises(DataError, match="field 'width_mult': unknown fno config field"):
         build_model("fno", width_mult=2)
+    with pytest.raises(DataError, match="did you mean 'hidden'"):
+        build_model("fno", hiden=8)
 
 
 def test_registry_has_nine_baselines_plus_identity():

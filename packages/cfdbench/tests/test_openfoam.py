@@ -21,8 +21,6 @@ from cfdbench.openfoam import (
     AIR_MU,
     AIR_RHO,
     TwoPhaseCase,
-    _Sampler,
-    _time_dirs,
     dam_setup,
     default_phases,
     openfoam_available,
@@ -35,6 +33,7 @@ from cfdbench.openfoam import (
     write_case,
     write_interfoam_case,
 )
+from cfdbench.openfoam.fields import _Sampler, _time_dirs
 from cfdbench.testing import BASELINE_PARAMS
 
 needs_openfoam = pytest.mark.skipif(not openfoam_available(), reason="OpenFOAM (icoFoam, blockMesh) not on PATH")
@@ -474,6 +473,6 @@ def test_cli_generate_tube_single_phase(tmp_path, capsys):
     assert not (case.path / "alpha.npy").exists()
     meta = json.loads((out / "tube" / "generation.json").read_text())
     assert meta["phases"] == 1 and "icoFoam" in meta["deviations"] and meta["config"]["tube_phases"] == 1
-    # resuming the same folder as two-phase would mix physics: refused before any case runs
-    with pytest.raises(ValueError, match="existing phases 1 differs from 2"):
-        main([*args, "--out", str(out)])
+    # resuming the same folder as two-phase would mix physics: refused before any case runs (one line, exit 2)
+    assert main([*args, "--out", str(out)]) == 2
+    assert "existing phases 1 differs from 2" in capsys.readouterr().err

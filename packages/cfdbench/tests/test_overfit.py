@@ -144,7 +144,7 @@ def test_cli_overfit_writes_table(generated_cavity, tmp_path, capsys):
     rc = main(
         [
             "overfit",
-            "--data_dir",
+            "--data-dir",
             str(generated_cavity),
             "--data",
             "cavity_bc",
@@ -156,7 +156,9 @@ def test_cli_overfit_writes_table(generated_cavity, tmp_path, capsys):
             str(out),
         ]
     )
-    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    found = sorted((out / "cavity_bc").glob("results_*.json"))
+    assert len(found) == 1 and found[0].with_suffix(".md").is_file()
+    rows = json.loads(found[0].read_text())["rows"]
     assert [r["model"] for r in rows] == ["auto_deeponet"]
     assert rows[0]["steps"] == 2 and rows[0]["examples"] == 14
     assert rc == (0 if rows[0]["reached"] else 1)

@@ -48,7 +48,9 @@ def test_every_baseline_trains_on_generated_data(generated_cavity, tmp_path, mod
     dev = json.loads((ckpts[-1].parent / "dev_scores.json").read_text())
     assert set(dev["all"]["batch_mean"]) == {"mse", "rmse", "mae", "nmse"}
     rec = run_test(out)
-    assert (out / "test" / "scores.json").is_file() and (out / "test" / "scores.md").is_file()
+    written = sorted((out / "test").glob("results_*.json"))
+    assert [str(w) for w in written] == [rec["results"]] and written[0].with_suffix(".md").is_file()
+    assert json.loads(written[0].read_text())["manifest"]["config"]["model"] == model
     assert torch.isfinite(torch.tensor(rec["scores"]["all"]["batch_mean"]["nmse"]))
 
 

@@ -25,7 +25,7 @@ from gqa_cost.calibrate import (
     table4_matches,
 )
 from gqa_cost.config import get_preset
-from gqa_cost.costs import param_count
+from gqa_cost.costs import CostUnits, param_count
 from gqa_cost.search import CostWeights, ShapeRecipe, candidates, evaluate, optimal_config, shape_for_size
 
 
@@ -85,8 +85,12 @@ def test_headline_cuts_memory_and_flops_by_more_than_half(paper_model):
     assert ours.flops / base.flops - 1 < -0.5
 
 
-def test_fast_costs_agree_with_reference_search():
-    weights = CostWeights()
+@pytest.mark.parametrize(
+    "weights",
+    [CostWeights(), CostWeights(units=CostUnits(kv_bytes_per_elem=1.0)), CostWeights(units=CostUnits(memory="values"))],
+    ids=["GB", "GB-fp8-kv", "values"],
+)
+def test_fast_costs_agree_with_reference_search(weights):
     heads = candidates(32)
     fast = _FastCosts(heads, ShapeRecipe(), weights)
     n_star = np.geomspace(2e8, 9e9, 4)[None, :].repeat(len(heads), axis=0)

@@ -120,6 +120,39 @@ def test_units_are_recorded_and_scale_memory(spec_config):
     assert values["memory_bytes"]["kv"] == 2 * kv_cache_values(spec_config, 1024)
 
 
+def test_kv_cache_in_its_own_dtype(spec_config):
+    # BF16 weights with an FP8 KV cache: only the cache shrinks, in bytes and in every unit Z sees
+    T = 4096
+    mem = infer_memory(spec_config, T, bytes_per_elem=2, kv_bytes_per_elem=1)
+    assert mem.weights == 2 * param_count(spec_config).total
+    assert mem.kv == kv_cache_values(spec_config, T)
+    with pytest.raises(ValueError, match="needs bytes_per_elem"):
+        infer_memory(spec_config, T, kv_bytes_per_elem=1)
+    same = cost_summary(spec_config, T, units=CostUnits(memory="bytes"))
+    fp8 = cost_summary(spec_config, T, units=CostUnits(memory="bytes", kv_bytes_per_elem=1))
+    assert fp8["memory_bytes"]["kv"] == same["memory_bytes"]["kv"] / 2
+    assert fp8["memory"]["kv"] == same["memory"]["kv"] / 2
+    assert fp8["memory"]["weights"] == same["memory"]["weights"]
+    assert fp8["Z"] < same["Z"]
+    assert fp8["units"]["kv_bytes_per_elem"] == 1 and same["units"]["kv_bytes_per_elem"] == 2
+    assert CostUnits(kv_bytes_per_elem=2.0) == CostUnits(kv_bytes_per_elem=2.0)
+    assert CostUnits(memory="GiB", kv_bytes_per_elem=1).kv_memory_scale == pytest.approx(1 / 2**30)
+    with pytest.raises(ValueError, match="kv_bytes_per_elem"):
+        CostUnits(kv_bytes_per_elem=0)
+
+
+def test_kv_cache_dtype_reaches_the_search(spec_config):
+    from gqa_cost.search import CostWeights, evaluate
+
+    w16 = CostWeights(units=CostUnits(memory="bytes"))
+    w8 = CostWeights(units=CostUnits(memory="bytes", kv_bytes_per_elem=1))
+    M16, kv16, C16, _, Z16 = evaluate(spec_config, 65536, w16)
+    M8, kv8, C8, _, Z8 = evaluate(spec_config, 65536, w8)
+    assert kv8 == kv16 / 2 and C8 == C16 and Z8 < Z16
+    saved = M16 - M8
+    assert saved == pytest.approx(kv16 / 2)
+
+
 @pytest.mark.parametrize("bad", [-1, -0.5], ids=["int", "float"])
 def test_negative_context_rejected(spec_config, bad):
     with pytest.raises(ValueError, match="non-negative"):

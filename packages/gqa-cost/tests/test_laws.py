@@ -150,3 +150,55 @@ def test_read_runs_requires_tokens_for_chinchilla(tmp_path):
 def test_fit_rejects_too_few_points():
     with pytest.raises(ValueError, match="3 parameters"):
         fit_size_law([1e6, 2e6], [3.0, 2.9])
+
+
+@pytest.mark.parametrize(
+    ("sizes", "losses", "match"),
+    [
+        ([1e8] * 4, [3.0] * 4, "only 1 distinct n_params"),
+        ([1e8, 1e8, 1e8, 2e8], [3.0, 3.1, 2.9, 2.8], "only 2 distinct n_params"),
+        ([1e7, 1e8, 1e9], [3.0, 3.2, 3.5], "loss rises with n_params"),
+        ([1e7, 1e8, 1e9, 1e10], [3.0] * 4, "every loss is 3"),
+    ],
+    ids=["duplicates", "two-distinct", "rising", "constant"],
+)
+def test_size_law_refuses_runs_that_cannot_determine_it(sizes, losses, match):
+    # each of these used to return R² = nan (or < 0) with arbitrary a, b, E
+    with pytest.raises(ValueError, match=match):
+        fit_size_law(sizes, losses)
+
+
+def test_shared_e_fit_names_the_degenerate_head():
+    good = (TABLE9_N, _truth(TABLE9_N))
+    with pytest.raises(ValueError, match=r"H=\(4, 1\): loss rises"):
+        fit_size_laws({(4, 4): good, (4, 1): ([1e7, 1e8, 1e9], [3.0, 3.2, 3.5])})
+    with pytest.raises(ValueError, match=r"H=\(4, 1\).*only 1 distinct"):
+        fit_size_laws({(4, 4): good, (4, 1): ([1e8, 1e8], [3.0, 3.0])})
+    # 2 heads x 2 sizes = 4 points for 5 parameters (a, b per head and E)
+    with pytest.raises(ValueError, match="5 parameters but the runs give only 4"):
+        fit_size_laws({(4, 4): ([1e7, 1e8], [3.0, 2.8]), (4, 1): ([1e7, 1e8], [3.1, 2.9])})
+
+
+def test_head_and_chinchilla_laws_refuse_duplicates():
+    with pytest.raises(ValueError, match="distinct n_heads"):
+        fit_head_law([4, 4, 4, 8], [3.0, 3.0, 3.0, 2.9])
+    with pytest.raises(ValueError, match="distinct"):
+        fit_chinchilla([1e8] * 6, [1e9] * 6, [3.0, 3.1, 2.9, 3.0, 3.05, 2.95])
+
+
+def test_poor_fit_carries_warnings_good_fit_none(caplog):
+    assert fit_size_law(TABLE9_N, _truth(TABLE9_N)).warnings == []
+    with caplog.at_level("WARNING"):
+        rep = fit_size_law([1e7, 1e8, 1e9, 1e10], [3.0, 2.9, 3.0, 2.85])
+    assert any("R² =" in w for w in rep.warnings)
+    assert rep.to_dict()["warnings"] == rep.warnings
+    assert any("R² =" in r.getMessage() for r in caplog.records)
+
+
+def test_importing_laws_does_not_import_scipy():
+    import subprocess
+    import sys
+
+    code = "import sys, gqa_cost.laws, gqa_cost.search, gqa_cost.calibrate; print('SCIPY', 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "SCIPY False" in out

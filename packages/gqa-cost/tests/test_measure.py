@@ -104,7 +104,6 @@ def test_kv_cache_bytes_match_formula(dtype, nbytes):
 
 def test_transformers_llama_eager_matches(spec_config):
     transformers = pytest.importorskip("transformers")
-    from torch.utils.flop_counter import FlopCounterMode
 
     hf = transformers.LlamaConfig(
         vocab_size=1000,
@@ -121,11 +120,43 @@ def test_transformers_llama_eager_matches(spec_config):
     model = transformers.LlamaForCausalLM(hf).eval()
     assert sum(t.numel() for t in model.parameters()) == param_count(spec_config).total
     B, T = 2, 12
-    ids = torch.randint(0, 1000, (B, T), generator=torch.Generator().manual_seed(0))
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(input_ids=ids, use_cache=False)
+    count = count_forward_flops(model, batch=B, length=T)
     # eager attention repeats K/V to n_h heads, so the count is the same n_h-based formula
-    assert counter.get_total_flops() == prefill_flops(spec_config, T, causal=False, batch=B)
+    assert count.total == prefill_flops(spec_config, T, causal=False, batch=B)
+    # transformers <= 5.17 builds the RoPE angles with an outer-product matmul over position_ids [1, T]
+    # (2 · (d_h/2) · T FLOPs, once per forward), later versions with a broadcast multiply (0 FLOPs)
+    assert count.rope in (0, spec_config.head_dim * T)
+    assert count.raw_total == count.total + count.rope
+
+
+def test_rope_matmul_is_reported_apart(spec_config):
+    """A model whose rotary module runs a matmul (as transformers <= 5.17 does) gets that part in ``rope``."""
+
+    class Rotary(torch.nn.Module):
+        def forward(self, pos: torch.Tensor) -> torch.Tensor:
+            inv = torch.ones(1, 8, 1)
+            return inv @ pos[:, None, :].float()
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rotary_emb = Rotary()
+            self.proj = torch.nn.Linear(4, 4, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.rotary_emb(torch.arange(6)[None])
+            return self.proj(x)
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from gqa_cost.measure import _split
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        Tiny()(torch.zeros(3, 4))
+    count = _split(counter)
+    assert count.rope == 2 * 8 * 6
+    assert count.total == count.linear == 2 * 3 * 4 * 4
+    assert count.attention == 0 and "bmm" not in count.by_op
 
 
 def test_saved_lc_gqa_config_json_reads_back(tmp_path):

@@ -144,6 +144,17 @@ def test_add_legacy_aliases_rejects_unknown_target():
     assert p.parse_args(["--data_dir", "d"]).data_dir == "d"
 
 
+def test_legacy_aliases_of_boolean_optional_flags():
+    # BooleanOptionalAction acts only on its own spellings: a plain alias of --no-use-cache used to set nothing
+    p = argparse.ArgumentParser()
+    p.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=True)
+    assert add_legacy_aliases(p) == {"--use_cache": "--use-cache", "--no_use_cache": "--no-use-cache"}
+    assert p.parse_args(["--no_use_cache"]).use_cache is False
+    assert p.parse_args(["--no_use_cache", "--use_cache"]).use_cache is True
+    assert p.parse_args([]).use_cache is True
+    assert "--no_use_cache" not in p.format_help()
+
+
 @dataclasses.dataclass(kw_only=True)
 class _Cfg:
     """A config.

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from lc_core.io import DataError, atomic_write_bytes, atomic_write_text
+from lc_core.io import DataError, atomic_write_bytes, atomic_write_text, read_json_object
 from lc_core.logging import get_logger, warn_once
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "frame_shape",
     "n_params",
     "time_ratio",
+    "frame_interval",
     "autoregressive_pairs",
     "save_case",
     "obstacle_mask",
@@ -199,16 +200,10 @@ def list_case_dirs(root: str | os.PathLike[str], problem: str, subset: str) -> l
 
 
 def _read_params(path: Path, spec: ProblemSpec, strict: bool) -> dict[str, Any]:
-    try:
-        text = path.read_text()
-        params = json.loads(text)
-    except FileNotFoundError:
-        raise DataError("missing case.json", path=path) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
-    if not isinstance(params, dict):
-        raise DataError("case.json must hold a JSON object", path=path, line=1)
-    lines = text.splitlines()
+    if not path.is_file():
+        raise DataError("missing case.json", path=path)
+    params = read_json_object(path, what="case.json")
+    lines = path.read_text(encoding="utf-8").splitlines()
 
     def line_of(key: str) -> int | None:
         for i, line in enumerate(lines, start=1):
@@ -231,15 +226,23 @@ def _read_params(path: Path, spec: ProblemSpec, strict: bool) -> dict[str, Any]:
     return params
 
 
-def _problem_dt(root: Path, spec: ProblemSpec) -> float:
-    # generated datasets record their frame interval; the release uses the original loader's constants
-    meta = root / spec.name / "generation.json"
-    if meta.is_file():
-        try:
-            return float(json.loads(meta.read_text())["data_dt"])
-        except (KeyError, ValueError, json.JSONDecodeError) as e:
-            raise DataError(f"cannot read data_dt ({e})", path=meta, field="data_dt") from None
-    return spec.data_dt
+def frame_interval(root: str | os.PathLike[str], problem: str) -> float:
+    """Seconds between saved frames of ``problem`` under ``root``.
+
+    Generated datasets record it in ``{problem}/generation.json``; the release has no such file and uses the
+    original loader's constants (:attr:`ProblemSpec.data_dt`).
+
+    Raises:
+        DataError: ``generation.json`` exists but holds no numeric ``data_dt``.
+    """
+    spec = PROBLEMS[problem]
+    meta = Path(root) / spec.name / "generation.json"
+    if not meta.is_file():
+        return spec.data_dt
+    value = read_json_object(meta, what="generation.json").get("data_dt")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise DataError(f"expected a positive number, got {value!r}", path=meta, field="data_dt")
+    return float(value)
 
 
 def load_case(
@@ -262,13 +265,16 @@ def load_case(
             arr = np.load(f, mmap_mode="r", allow_pickle=False)
         except ValueError as e:
             raise DataError(f"cannot read array ({e})", path=f, field=name) from None
+        # a string/bytes/complex array loads without pickle and would only fail when a frame is cast to float32
+        if arr.dtype.kind not in "fiu":
+            raise DataError(f"expected a real numeric dtype (float or int), got {arr.dtype}", path=f, field=name)
         if arr.ndim != 3 or arr.shape[1:] != (GRID, GRID) or arr.shape[0] < 1:
             raise DataError(f"expected shape (T, {GRID}, {GRID}), got {arr.shape}", path=f, field=name)
         arrays[name] = arr
     if arrays["u"].shape != arrays["v"].shape:
         raise DataError(f"u.npy shape {arrays['u'].shape} != v.npy shape {arrays['v'].shape}", path=p / "v.npy", field="v")
     if data_dt is None:
-        data_dt = _problem_dt(p.parent.parent.parent, spec)
+        data_dt = frame_interval(p.parent.parent.parent, problem)
     return Case(
         problem=problem, subset=subset or p.parent.name, path=p, params=params, u=arrays["u"], v=arrays["v"], data_dt=data_dt
     )
@@ -277,8 +283,9 @@ def load_case(
 def load_cases(root: str | os.PathLike[str], data_name: str, *, strict: bool = True) -> list[Case]:
     """All cases of ``data_name`` in the original order (prop, bc, geo; numeric within a subset)."""
     problem, subsets = parse_data_name(data_name)
-    spec = PROBLEMS[problem]
-    dt = _problem_dt(Path(root), spec)
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"{root}: no such dataset folder (expected {{root}}/{problem}/{{subset}}/caseNNNN)")
+    dt = frame_interval(root, problem)
     return [load_case(d, problem, s, strict=strict, data_dt=dt) for s in subsets for d in list_case_dirs(root, problem, s)]
 
 

@@ -28,13 +28,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from cfdbench.config import OverfitConfig
 from cfdbench.data import Case
 from cfdbench.datasets import AutoDataset, NonAutoDataset
 from cfdbench.metrics import MetricAccumulator
@@ -70,40 +71,6 @@ OVERFIT_LR: dict[str, float] = {
 }
 # regularisers work against memorisation: off for the check (the reference configs are otherwise unchanged)
 OVERFIT_OVERRIDES: dict[str, dict[str, Any]] = {"resnet": {"dropout": 0.0}}
-
-
-@dataclass(kw_only=True)
-class OverfitConfig:
-    """One overfit run.
-
-    Attributes:
-        model: baseline name.
-        data_name: ``{problem}_{subsets}`` (sets the frame shape and parameter count).
-        lr: Adam learning rate (constant: no schedule, the run is short).
-        max_steps: full-batch optimiser steps at most.
-        time_budget_s: wall-clock budget for the optimiser steps (evaluations included).
-        target: absolute NMSE goal.
-        ratio: relative goal, as a fraction of the trivial predictor's NMSE.
-        check_every: evaluate (eval mode, whole set) every this many steps.
-        delta_time: model step (s) for autoregressive models (``None``: one data frame).
-        num_query_points: random query pixels per step for non-autoregressive models (the original's training
-            default 1000; ``0``: every pixel, which makes the steps deterministic).
-        seed: torch seed for the initial weights and query sampling.
-        model_kwargs: overrides of the model's reference config.
-    """
-
-    model: str = "fno"
-    data_name: str = "cavity_bc"
-    lr: float = 1e-3
-    max_steps: int = 2000
-    time_budget_s: float = 120.0
-    target: float = 1e-3
-    ratio: float = 0.1
-    check_every: int = 25
-    delta_time: float | None = None
-    num_query_points: int = 1000
-    seed: int = 0
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)

@@ -1,28 +1,20 @@
 """Figures (needs the ``[plot]`` extra): predicted vs true fields with error maps, and rollout error curves.
 
-matplotlib is imported lazily with the Agg backend; figures are saved, never shown.
+matplotlib comes through :mod:`lc_core.plot` (lazy import, Agg backend, atomic save); figures are saved, never shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from lc_core.plot import line_plot, pyplot, save_figure
+
 __all__ = ["plot_fields", "plot_rollout_errors"]
 
-
-def _plt() -> Any:
-    try:
-        import matplotlib
-    except ImportError as e:  # pragma: no cover
-        raise ImportError("plotting needs matplotlib: pip install 'cfdbench[plot]'") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+_EXTRA = "cfdbench[plot]"
 
 
 def plot_fields(
@@ -35,7 +27,7 @@ def plot_fields(
         truth: ``[C, H, W]`` ground truth.
         path: output PNG.
     """
-    plt = _plt()
+    plt = pyplot(_EXTRA)
     c = pred.shape[0]
     fig, axes = plt.subplots(c, 3, figsize=(10, 3.2 * c), squeeze=False)
     for i in range(c):
@@ -50,26 +42,17 @@ def plot_fields(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_rollout_errors(curves: Mapping[str, Sequence[float]], path: str | Path, *, metric: str = "nmse") -> Path:
     """Per-step error curves (log y) for one or more models: ``{"fno": [e_1, e_2, ...], ...}``."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, errs in curves.items():
-        ax.plot(np.arange(1, len(errs) + 1), errs, marker="o", ms=3, label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("rollout step k")
-    ax.set_ylabel(metric)
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return line_plot(
+        {name: (np.arange(1, len(errs) + 1), errs) for name, errs in curves.items()},
+        path,
+        xlabel="rollout step k",
+        ylabel=metric,
+        logy=True,
+        markers=True,
+        extra=_EXTRA,
+    )

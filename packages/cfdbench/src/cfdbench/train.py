@@ -7,7 +7,7 @@ Output layout (per run)::
     out/ckpt-{epoch}/model.pt          # state_dict (safe to load with weights_only=True)
     out/ckpt-{epoch}/dev_scores.json
     out/ckpt-{epoch}/train_state.pt    # optimiser + scheduler + epoch, for --resume
-    out/test/scores.{json,md}
+    out/test/results_{timestamp}.{json,md}   # run_test, through lc_core.report.emit (one file per test run)
 
 Example::
 
@@ -23,7 +23,6 @@ import dataclasses
 import json
 import math
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,73 +30,18 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from cfdbench.config import TrainConfig
 from cfdbench.data import Case, frame_shape, load_split_cases, n_params, parse_data_name
 from cfdbench.datasets import AutoDataset, NonAutoDataset
 from cfdbench.metrics import METRICS, MetricAccumulator, nmse_loss
-from cfdbench.models import NONAUTO_MODELS, build_model
-from lc_core.io import atomic_write_json
+from cfdbench.models import build_model
+from lc_core.io import atomic_write_json, config_from_dict, read_json_object
 from lc_core.logging import get_logger
-from lc_core.report import markdown_table, run_manifest, write_results
+from lc_core.report import emit, markdown_table
 
 __all__ = ["TrainConfig", "Trainer", "run_training", "run_test", "evaluate", "best_checkpoint", "output_dir_for"]
 
 logger = get_logger(__name__)
-
-
-@dataclass(kw_only=True)
-class TrainConfig:
-    """A training run (defaults = the original's ``args.py``).
-
-    Attributes:
-        model: baseline name (``fno``, ``unet``, ``resnet``, ``auto_ffn``, ``ffn``, ...).
-        data_name: ``{problem}_{subsets}``, e.g. ``cavity_prop_bc_geo``.
-        data_dir: dataset root holding ``{problem}/{subset}/caseNNNN``.
-        output_dir: results root; the run goes to ``output_dir_for(cfg)`` unless ``run_dir`` is set.
-        run_dir: explicit run folder.
-        lr: Adam learning rate.
-        lr_step_size: StepLR period in epochs.
-        lr_gamma: StepLR decay.
-        num_epochs: epochs.
-        eval_interval: dev evaluation (and checkpoint) every this many epochs (and after the last).
-        batch_size: training batch size.
-        eval_batch_size: dev batch size.
-        delta_time: model step (s) for autoregressive models.
-        encoding: ``fixed`` (64x64, correct masks) or ``legacy`` (66x65, the original's masks).
-        normalize: normalise case parameters.
-        split_rounding: override the problem's split rounding (``round``/``int``).
-        num_query_points: random query pixels per batch for non-autoregressive training.
-        seed: torch seed (the original never applied its ``--seed``).
-        device: torch device.
-        model_kwargs: overrides of the model's reference config (e.g. ``{"hidden": 8}`` for tests).
-        resume: continue from the newest ``train_state.pt`` in the run folder.
-    """
-
-    model: str = "fno"
-    data_name: str = "cavity_prop"
-    data_dir: str = "data"
-    output_dir: str = "result"
-    run_dir: str | None = None
-    lr: float = 1e-3
-    lr_step_size: int = 20
-    lr_gamma: float = 0.9
-    num_epochs: int = 100
-    eval_interval: int = 10
-    batch_size: int = 128
-    eval_batch_size: int = 16
-    delta_time: float = 0.1
-    encoding: str = "fixed"
-    normalize: bool = True
-    split_rounding: str | None = None
-    num_query_points: int = 1000
-    seed: int = 0
-    device: str = "cpu"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    resume: bool = True
-
-    @property
-    def task(self) -> str:
-        """``nonauto`` for FFN/DeepONet, else ``auto``."""
-        return "nonauto" if self.model in NONAUTO_MODELS else "auto"
 
 
 def output_dir_for(cfg: TrainConfig) -> Path:
@@ -283,9 +227,12 @@ def load_run(
 ) -> tuple[TrainConfig, torch.nn.Module]:
     """Rebuild a run's config and model with weights from ``ckpt`` (default: the best by dev NMSE)."""
     run_dir = Path(run_dir)
-    args = json.loads((run_dir / "args.json").read_text())
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such run folder")
+    path = run_dir / "args.json"
+    args = read_json_object(path, what="args.json (is this a training run folder?)")
     args.pop("task", None)
-    cfg = TrainConfig(**args)
+    cfg = config_from_dict(TrainConfig, args, path=path, what="training argument")
     cfg.device = device
     model = make_model(cfg).to(device)
     ckpt_dir = Path(ckpt) if ckpt else best_checkpoint(run_dir)
@@ -294,21 +241,39 @@ def load_run(
     return cfg, model
 
 
-def run_test(run_dir: str | Path, *, data_dir: str | None = None, device: str = "cpu") -> dict[str, Any]:
-    """Score the best checkpoint on the test split (batch size 1, as the original); writes ``test/scores.{json,md}``."""
+def run_test(
+    run_dir: str | Path,
+    *,
+    data_dir: str | None = None,
+    device: str = "cpu",
+    out: str | Path | None = None,
+    run_name: str = "test",
+) -> dict[str, Any]:
+    """Score the best checkpoint on the test split (batch size 1, as the original).
+
+    Writes ``<out>/<run_name>/results_<timestamp>.{json,md}`` (:func:`lc_core.report.emit`; ``out`` defaults to
+    the run folder, so a run's test scores sit in ``<run_dir>/test/``).
+
+    Returns:
+        The record written: ``ckpt``, ``scores`` (overall and per channel, both aggregations), ``manifest`` and the
+        path of the JSON file under ``results``.
+    """
     cfg, model = load_run(run_dir, device=device)
     _, _, test = load_split_cases(data_dir or cfg.data_dir, cfg.data_name, rounding=cfg.split_rounding)
     ds = make_dataset(cfg, test)
     scores = evaluate(model, ds, batch_size=1, device=device)
-    record = {
-        "manifest": run_manifest(dataclasses.asdict(cfg), packages=["cfdbench"]),
-        "ckpt": str(best_checkpoint(run_dir)),
-        "scores": scores,
-    }
+    record: dict[str, Any] = {"ckpt": str(best_checkpoint(run_dir)), "scores": scores}
     rows = [
         {"model": cfg.model, "data": cfg.data_name, "channel": ch, **{m: scores[ch]["batch_mean"][m] for m in METRICS}}
         for ch in ("all", "u", "v")
         if ch in scores
     ]
-    write_results(Path(run_dir) / "test" / "scores", record, markdown_table(rows, precision=7))
-    return record
+    written = emit(
+        run_dir if out is None else out,
+        run_name,
+        record,
+        markdown_table(rows, precision=7),
+        config=dataclasses.asdict(cfg),
+        packages=["cfdbench"],
+    )
+    return {**record, "results": str(written.json)}

@@ -33,7 +33,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, minimize
 from tqdm.auto import tqdm
 
 from gqa_cost.config import get_preset
@@ -106,6 +105,8 @@ def anchor_law(losses: Sequence[float] = REFERENCE_LOSSES, sizes: Sequence[float
 
     def gap(E: float) -> float:
         return math.log((y[1] - E) / (y[2] - E)) / math.log(n[2] / n[1]) - b_of(E)
+
+    from scipy.optimize import brentq
 
     E = brentq(gap, 0.0, float(y[2]) - 1e-9, xtol=1e-14)
     b = b_of(E)
@@ -185,7 +186,7 @@ class _FastCosts:
         T = contexts[None, None, :]
         kv = 2 * T * (L * r.head_dim * self.nkv[:, None])[..., None]
         att = 4 * T * (L * r.head_dim * self.nh[:, None])[..., None]
-        M = (weights_m[..., None] + kv) * w.units.memory_scale
+        M = weights_m[..., None] * w.units.memory_scale + kv * w.units.kv_memory_scale
         C = (linear[..., None] + att) * w.units.flop_scale
         return np.log(w.lam * M**w.alpha + (1 - w.lam) * C**w.beta)
 
@@ -239,6 +240,8 @@ def calibrate(
         hinge = m * np.logaddexp(0.0, (m - rival) / m)
         total_hl = fast.total_params(n_star[:, -1:])[hl, 0]
         return float(hinge.sum()) / m + spec.headline_weight * math.log(total_hl / HEADLINE["n_total"]) ** 2
+
+    from scipy.optimize import minimize
 
     rng = np.random.default_rng(spec.seed)
     n_params = 2 * (H - 1)

@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lc_core.io import DataError
+from lc_core.io import DataError, read_json_object
 
 __all__ = [
     "ArchConfig",
@@ -235,14 +234,7 @@ def from_hf_config(source: str | os.PathLike[str] | Mapping[str, Any], *, name: 
         path = Path(source)
         if path.is_dir():
             path = path / "config.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
-        if not isinstance(raw, dict):
-            raise DataError("expected a JSON object", path=path)
+        raw = read_json_object(path, what="config.json")
     n_layers = _hf_get(raw, ("num_hidden_layers", "n_layers", "n_layer"), path)
     d_model = _hf_get(raw, ("hidden_size", "d_model", "n_embd"), path)
     n_heads = _hf_get(raw, ("num_attention_heads", "n_heads", "n_head"), path)
@@ -310,4 +302,4 @@ def load_config(spec: str) -> ArchConfig:
     p = Path(spec)
     if p.exists():
         return from_hf_config(p)
-    raise KeyError(f"{spec!r} is neither a preset ({', '.join(preset_names())}) nor an existing config path")
+    raise KeyError(f"unknown model {spec!r}: neither a preset ({', '.join(preset_names())}) nor an existing config path")

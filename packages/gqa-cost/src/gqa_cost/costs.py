@@ -110,13 +110,16 @@ class CostUnits:
     Attributes:
         memory: ``"values"`` (the paper's notation table), ``"bytes"``, ``"GB"`` (1e9 bytes) or ``"GiB"``.
         flops: ``"FLOPs"``, ``"GFLOPs"`` or ``"TFLOPs"`` (per token).
-        bytes_per_elem: bytes per stored value for the byte-based memory units (2 = BF16, Figure 2).
+        bytes_per_elem: bytes per weight value for the byte-based memory units (2 = BF16, Figure 2).
+        kv_bytes_per_elem: bytes per cached K/V value when the KV cache is stored in another dtype than the
+            weights (1 = an FP8 cache next to BF16 weights); ``None`` = ``bytes_per_elem``.
         n_params: ``"total"`` (tied embedding counted once, the default) or ``"non_embedding"`` for N in M and C.
     """
 
     memory: Literal["values", "bytes", "GB", "GiB"] = "GB"
     flops: Literal["FLOPs", "GFLOPs", "TFLOPs"] = "GFLOPs"
     bytes_per_elem: float = 2.0
+    kv_bytes_per_elem: float | None = None
     n_params: Literal["total", "non_embedding"] = "total"
 
     def __post_init__(self) -> None:
@@ -128,12 +131,31 @@ class CostUnits:
             raise ValueError(f"n_params must be 'total' or 'non_embedding', got {self.n_params!r}")
         if self.bytes_per_elem <= 0:
             raise ValueError(f"bytes_per_elem must be positive, got {self.bytes_per_elem!r}")
+        if self.kv_bytes_per_elem is not None and self.kv_bytes_per_elem <= 0:
+            raise ValueError(f"kv_bytes_per_elem must be positive, got {self.kv_bytes_per_elem!r}")
+
+    @property
+    def kv_bytes(self) -> float:
+        """Bytes per cached K/V value (``kv_bytes_per_elem``, else ``bytes_per_elem``)."""
+        return self.bytes_per_elem if self.kv_bytes_per_elem is None else self.kv_bytes_per_elem
 
     @property
     def memory_scale(self) -> float:
-        """Factor from a number of values to the chosen memory unit."""
+        """Factor from a number of weight values to the chosen memory unit."""
         per_byte = _MEMORY_UNITS[self.memory]
         return 1.0 if per_byte is None else self.bytes_per_elem * per_byte
+
+    @property
+    def kv_memory_scale(self) -> float:
+        """Factor from a number of cached K/V values to the chosen memory unit."""
+        per_byte = _MEMORY_UNITS[self.memory]
+        return 1.0 if per_byte is None else self.kv_bytes * per_byte
+
+    def memory_in_unit(self, mem: MemoryBreakdown) -> MemoryBreakdown:
+        """``mem`` counted in values -> the same memory in this unit (weights and KV cache at their own widths)."""
+        if mem.unit != "values":
+            raise ValueError(f"expected a memory breakdown in values, got {mem.unit!r}")
+        return MemoryBreakdown(weights=mem.weights * self.memory_scale, kv=mem.kv * self.kv_memory_scale, unit=self.memory)
 
     @property
     def flop_scale(self) -> float:
@@ -145,6 +167,7 @@ class CostUnits:
         return {
             "memory": self.memory,
             "bytes_per_elem": None if self.memory == "values" else self.bytes_per_elem,
+            "kv_bytes_per_elem": None if self.memory == "values" else self.kv_bytes,
             "flops": f"{self.flops} per token (2 per multiply-accumulate, matmuls only)",
             "n_params": self.n_params,
         }
@@ -376,8 +399,7 @@ def cost_summary(
     fl = infer_flop_breakdown(cfg, context)
     if units.n_params == "non_embedding":
         fl = FlopBreakdown(linear=fl.linear - 2 * cfg.d_model * cfg.vocab_size, attention=fl.attention)
-    ms, fs = units.memory_scale, units.flop_scale
-    mem_u = MemoryBreakdown(weights=mem.weights * ms, kv=mem.kv * ms, unit=units.memory)
+    mem_u = units.memory_in_unit(mem)
     return {
         "config": cfg.to_dict(),
         "context": context,
@@ -385,10 +407,15 @@ def cost_summary(
         "params": p.to_dict(),
         "memory": mem_u.to_dict(),
         "memory_bytes": infer_memory(
-            cfg, context, batch=batch, bytes_per_elem=units.bytes_per_elem, n_params=units.n_params
+            cfg,
+            context,
+            batch=batch,
+            bytes_per_elem=units.bytes_per_elem,
+            kv_bytes_per_elem=units.kv_bytes,
+            n_params=units.n_params,
         ).to_dict(),
         "flops": fl.to_dict(),
-        "Z": hardware_cost(mem_u.total, fl.total * fs, lam=lam, alpha=alpha, beta=beta),
+        "Z": hardware_cost(mem_u.total, fl.total * units.flop_scale, lam=lam, alpha=alpha, beta=beta),
         "cost_weights": {"lambda": lam, "alpha": alpha, "beta": beta},
         "units": units.describe(),
     }

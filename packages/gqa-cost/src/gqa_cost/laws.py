@@ -10,6 +10,11 @@ Fitting follows Chinchilla approach 3 as re-done by Besiroglu et al.: minimise t
 (δ = 1e-3) of ``log(pred) − log(loss)`` with L-BFGS-B from a grid of starting points and keep the best;
 ``a`` and ``A``/``B`` are fitted in log space. Confidence intervals come from a seeded bootstrap over runs.
 
+Runs that cannot determine a law are refused with the reason (``ValueError``): fewer distinct sizes than
+the law has parameters (duplicate rows add none), a constant loss, or a loss that rises with N (a size law
+only falls). A fit that runs but is not trustworthy (R² < 0.9, a parameter at its bound) carries
+``FitReport.warnings``, which are also logged.
+
 The runs file (CSV with a header row, or JSONL) has one trained model per row:
 
 ========== ======== ==========================================================
@@ -36,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 from lc_core.io import DataError, iter_jsonl
 from lc_core.logging import get_logger
@@ -131,6 +135,7 @@ class FitReport:
         huber: the final objective.
         ci: per parameter, the (2.5 %, 97.5 %) bootstrap percentiles (empty without bootstrap).
         key: the head configuration, for size laws.
+        warnings: why the fit should not be trusted (poor R², a parameter at its bound); empty when fine.
     """
 
     law: Any
@@ -139,6 +144,7 @@ class FitReport:
     huber: float
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     key: Head | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -147,6 +153,7 @@ class FitReport:
         out.update(self.law.to_dict())
         out.update(r2=self.r2, n_points=self.n_points, huber=self.huber)
         out["ci95"] = {k: list(v) for k, v in self.ci.items()}
+        out["warnings"] = list(self.warnings)
         return out
 
 
@@ -183,6 +190,64 @@ def r_squared(observed: Sequence[float] | np.ndarray, predicted: Sequence[float]
 Model = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
+# below this R² a fitted law explains too little of the loss variation to extrapolate from
+MIN_R2 = 0.9
+
+
+def _where(key: Head | None) -> str:
+    return "" if key is None else f"H={key}: "
+
+
+def _require_identifiable(
+    x: np.ndarray, y: np.ndarray, *, n_distinct: int, key: Head | None = None, xname: str = "n_params", falling: bool = True
+) -> None:
+    """Refuse runs from which the law cannot be determined; the message says why.
+
+    Args:
+        x: sizes (or head counts).
+        y: losses.
+        n_distinct: distinct x values the law needs at least.
+        key: the head configuration, for the message.
+        xname: what x is.
+        falling: the law only falls with x (a size law), so a rising trend is refused.
+    """
+    where = _where(key)
+    distinct = int(np.unique(x).size)
+    if distinct < n_distinct:
+        raise ValueError(
+            f"{where}{x.size} run(s) but only {distinct} distinct {xname} value(s); the law needs at least {n_distinct} "
+            "(duplicate rows add no information about the slope)"
+        )
+    if float(np.ptp(y)) == 0.0:
+        raise ValueError(f"{where}every loss is {float(y[0]):g}; a law cannot be fitted to a constant (R² is undefined)")
+    if falling:
+        # least-squares trend of loss against log N: (a/N)^b + E with a, b > 0 can only fall
+        slope = float(np.polyfit(np.log(x), y, 1)[0])
+        if slope >= 0:
+            raise ValueError(
+                f"{where}loss rises with {xname} (trend {slope:+.3g} per e-fold); L(N) = (a/N)^b + E only falls with N "
+                "-- check the n_params and loss columns"
+            )
+
+
+def _fit_warnings(
+    r2: float, values: Mapping[str, float], bounds: Mapping[str, tuple[float | None, float | None]], key: Head | None = None
+) -> list[str]:
+    """Reasons not to trust a fit: a poor R², a parameter pinned at a bound of the optimiser."""
+    where = _where(key)
+    out = []
+    if not math.isfinite(r2) or r2 < MIN_R2:
+        out.append(f"{where}R² = {r2:.3g} < {MIN_R2}: the law explains little of the loss variation")
+    for name, value in values.items():
+        lo, hi = bounds[name]
+        for edge in (lo, hi):
+            if edge is not None and abs(value - edge) <= 1e-6 * max(1.0, abs(edge)):
+                out.append(f"{where}{name} = {value:.4g} sits at its bound {edge:.4g}: not determined by these runs")
+    for w in out:
+        logger.warning("fit: %s", w)
+    return out
+
+
 def _fit(
     model: Model,
     X: np.ndarray,
@@ -193,6 +258,9 @@ def _fit(
     max_starts: int = 4,
     polish: bool = True,
 ) -> tuple[np.ndarray, float]:
+    # imported here so that `gqa-cost --help` and the cost verbs do not pay for scipy
+    from scipy.optimize import minimize
+
     logy = np.log(y)
     # dividing by delta² keeps the objective O(1) in the quadratic region, so L-BFGS-B's relative
     # tolerances do not stop it early on near-perfect fits
@@ -323,13 +391,19 @@ def fit_size_laws(
     xs, ys, gs = [], [], []
     for g, h in enumerate(keys):
         x, y = _check_xy(*data[h], xname="n_params")
-        if x.size < 2:
-            raise ValueError(f"head configuration {h} has {x.size} run(s); a shared-E fit needs at least 2 per H")
+        # with E shared, each H still has its own a and b: two distinct sizes at least
+        _require_identifiable(x, y, n_distinct=2, key=h)
         xs.append(x)
         ys.append(y)
         gs.append(np.full(x.size, g))
     logn, y, groups = np.log(np.concatenate(xs)), np.concatenate(ys), np.concatenate(gs)
     k = len(keys)
+    n_points = len({(int(g), float(n)) for g, n in zip(groups, logn)})
+    if n_points < 2 * k + 1:
+        raise ValueError(
+            f"a shared-E fit of {k} head configuration(s) has {2 * k + 1} parameters but the runs give only {n_points} "
+            "distinct (H, n_params) points; add sizes or fit with --per-head-e on H with 3+ sizes"
+        )
     bounds = [(None, None), (1e-4, 5.0)] * k + [(0.0, float(y.min()) - 1e-9)]
     starts = [
         [v for _ in range(k) for v in (la, b)] + [min(e, float(y.min()) * 0.9)]
@@ -359,7 +433,9 @@ def fit_size_laws(
         sub_ci = {p: ci[f"{p}_{h[0]}_{h[1]}"] for p in ("a", "b") if f"{p}_{h[0]}_{h[1]}" in ci}
         if "E" in ci:
             sub_ci["E"] = ci["E"]
-        reports[h] = FitReport(law=law, r2=r_squared(y[sel], pred), n_points=int(sel.sum()), huber=obj, ci=sub_ci, key=h)
+        r2 = r_squared(y[sel], pred)
+        warns = _fit_warnings(r2, {"b": law.b, "E": law.E}, {"b": bounds[2 * g + 1], "E": bounds[-1]}, key=h)
+        reports[h] = FitReport(law=law, r2=r2, n_points=int(sel.sum()), huber=obj, ci=sub_ci, key=h, warnings=warns)
     return reports
 
 
@@ -369,6 +445,7 @@ def _fit_single(
     x, y = _check_xy(n_params, loss, "n_params")
     if x.size < 3:
         raise ValueError(f"a size law has 3 parameters; got {x.size} run(s){'' if key is None else f' for H={key}'}")
+    _require_identifiable(x, y, n_distinct=3, key=key)
     logn = np.log(x)
     bounds = [(None, None), (1e-4, 5.0), (0.0, float(y.min()) - 1e-9)]
     starts = [(la, b, min(e, float(y.min()) * 0.9)) for la in _LOGA_STARTS for b in _B_STARTS for e in _E_STARTS]
@@ -381,7 +458,9 @@ def _fit_single(
 
     ci = _bootstrap(boot, x.size, n_boot, seed, ("a", "b", "E"))
     law = SizeLaw(a=float(math.exp(theta[0])), b=float(theta[1]), E=float(theta[2]))
-    return FitReport(law=law, r2=r_squared(y, law(x)), n_points=int(x.size), huber=obj, ci=ci, key=key)
+    r2 = r_squared(y, law(x))
+    warns = _fit_warnings(r2, {"b": law.b, "E": law.E}, {"b": bounds[1], "E": bounds[2]}, key=key)
+    return FitReport(law=law, r2=r2, n_points=int(x.size), huber=obj, ci=ci, key=key, warnings=warns)
 
 
 def fit_size_law(
@@ -398,6 +477,8 @@ def fit_head_law(
     x, y = _check_xy(n_heads, loss, "n_heads")
     if x.size < 3:
         raise ValueError(f"the head law has 3 parameters; got {x.size} point(s)")
+    # a·n_h^b + c may rise or fall (b is free), so only duplicates and a constant loss are refused
+    _require_identifiable(x, y, n_distinct=3, xname="n_heads", falling=False)
     logx = np.log(x)
 
     def model(theta: np.ndarray, lx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +495,9 @@ def fit_head_law(
 
     ci = _bootstrap(boot, x.size, n_boot, seed, ("a", "b", "c"))
     law = HeadLaw(a=float(math.exp(theta[0])), b=float(theta[1]), c=float(theta[2]))
-    return FitReport(law=law, r2=r_squared(y, law(x)), n_points=int(x.size), huber=obj, ci=ci)
+    r2 = r_squared(y, law(x))
+    warns = _fit_warnings(r2, {"b": law.b, "c": law.c}, {"b": bounds[1], "c": bounds[2]})
+    return FitReport(law=law, r2=r2, n_points=int(x.size), huber=obj, ci=ci, warnings=warns)
 
 
 def fit_chinchilla(
@@ -431,6 +514,14 @@ def fit_chinchilla(
     d, _ = _check_xy(tokens, loss, "tokens")
     if n.size < 5:
         raise ValueError(f"the Chinchilla law has 5 parameters; got {n.size} run(s)")
+    distinct = len(set(zip(n.tolist(), d.tolist())))
+    if distinct < 5:
+        raise ValueError(
+            f"{n.size} run(s) but only {distinct} distinct (n_params, tokens) pair(s); the Chinchilla law needs at least 5 "
+            "(duplicate rows add no information)"
+        )
+    if float(np.ptp(y)) == 0.0:
+        raise ValueError(f"every loss is {float(y[0]):g}; a law cannot be fitted to a constant (R² is undefined)")
     X = np.stack([np.log(n), np.log(d)], axis=1)
 
     def model(theta: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -463,7 +554,13 @@ def fit_chinchilla(
         alpha=float(theta[1]),
         beta=float(theta[3]),
     )
-    return FitReport(law=law, r2=r_squared(y, law(n, d)), n_points=int(n.size), huber=obj, ci=ci)
+    r2 = r_squared(y, law(n, d))
+    warns = _fit_warnings(
+        r2,
+        {"alpha": law.alpha, "beta": law.beta, "E": law.E},
+        {"alpha": bounds[1], "beta": bounds[3], "E": bounds[4]},
+    )
+    return FitReport(law=law, r2=r2, n_points=int(n.size), huber=obj, ci=ci, warnings=warns)
 
 
 @dataclass(kw_only=True, frozen=True)

@@ -5,6 +5,12 @@ Needs the ``torch`` extra. Used by the tests that hold the analytic formulas to 
 transformers model with ``attn_implementation="eager"``): ``FlopCounterMode`` counts CPU SDPA as 0 FLOPs
 in some torch versions, and never applies a causal discount.
 
+RoPE is outside the cost model's convention (matmuls of the model only), but transformers up to 5.17 computes
+the rotary angles as an outer-product matmul ``inv_freq[P, d_h/2, 1] @ position_ids[P, 1, T]`` (``P`` = batch of
+``position_ids``, 1 by default), which ``FlopCounterMode`` counts as ``P·d_h·T`` FLOPs once per forward; 5.20
+uses a broadcast multiply (0 FLOPs). The counts here leave that part out of ``total`` and report it as ``rope``,
+so the same formulas hold for every transformers version the workspace allows.
+
 Example::
 
     from gqa_cost.config import ArchConfig
@@ -26,16 +32,29 @@ __all__ = ["FlopCount", "build_gqa_model", "count_forward_flops", "count_decode_
 # aten ops by role: linear layers lower to mm/addmm, explicit-matmul attention to bmm
 _LINEAR_OPS = ("mm", "addmm")
 _ATTENTION_OPS = ("bmm", "baddbmm")
+# module names (last component) whose FLOPs are rotary-angle computations, not model matmuls
+_ROPE_MODULES = ("rotary_emb", "rotary_embedding", "rotary")
 
 
 @dataclass(kw_only=True, frozen=True)
 class FlopCount:
-    """FLOPs reported by ``FlopCounterMode``, split by aten op family."""
+    """FLOPs reported by ``FlopCounterMode``, split by aten op family.
+
+    Attributes:
+        total: FLOPs under the cost model's convention: every matmul of the model, RoPE angle computations excluded.
+        linear: ``mm``/``addmm`` FLOPs (projections, FFN, LM head).
+        attention: ``bmm``/``baddbmm`` FLOPs (QKᵀ and AV with explicit-matmul attention).
+        by_op: FLOPs per aten op, RoPE excluded.
+        rope: FLOPs counted inside rotary-embedding modules (``P·d_h·T`` with transformers <= 5.17, else 0).
+        raw_total: what the counter reported, ``total + rope``.
+    """
 
     total: int
     linear: int
     attention: int
     by_op: dict[str, int]
+    rope: int = 0
+    raw_total: int = 0
 
 
 def build_gqa_model(cfg: ArchConfig, *, seed: int = 0, **overrides: Any) -> Any:
@@ -69,13 +88,29 @@ def build_gqa_model(cfg: ArchConfig, *, seed: int = 0, **overrides: Any) -> Any:
     return GQAForCausalLM(GQAConfig(**fields)).eval()
 
 
+def _op_name(op: Any) -> str:
+    text = str(op)
+    return text.split(".")[1] if "." in text else text
+
+
 def _split(counter: Any) -> FlopCount:
-    per_op = {
-        str(op).split(".")[1] if "." in str(op) else str(op): int(n) for op, n in counter.get_flop_counts()["Global"].items()
-    }
+    counts = counter.get_flop_counts()
+    per_op = {_op_name(op): int(n) for op, n in counts["Global"].items()}
+    rope_by_op: dict[str, int] = {}
+    for module, ops in counts.items():
+        parts = module.split(".")
+        # the outermost rotary module only, so nested ones are not counted twice
+        if parts[-1] in _ROPE_MODULES and not any(p in _ROPE_MODULES for p in parts[:-1]):
+            for op, n in ops.items():
+                rope_by_op[_op_name(op)] = rope_by_op.get(_op_name(op), 0) + int(n)
+    for op, n in rope_by_op.items():
+        per_op[op] -= n
+    per_op = {op: n for op, n in per_op.items() if n}
     linear = sum(n for op, n in per_op.items() if op in _LINEAR_OPS)
     attention = sum(n for op, n in per_op.items() if op in _ATTENTION_OPS)
-    return FlopCount(total=int(counter.get_total_flops()), linear=linear, attention=attention, by_op=per_op)
+    raw = int(counter.get_total_flops())
+    rope = sum(rope_by_op.values())
+    return FlopCount(total=raw - rope, linear=linear, attention=attention, by_op=per_op, rope=rope, raw_total=raw)
 
 
 def _tokens(model: Any, batch: int, length: int, seed: int) -> Any:
@@ -85,7 +120,10 @@ def _tokens(model: Any, batch: int, length: int, seed: int) -> Any:
 
 
 def count_forward_flops(model: Any, *, batch: int, length: int, seed: int = 0) -> FlopCount:
-    """FLOPs of one forward pass over ``[B, T]`` random tokens (logits for every position, no cache)."""
+    """FLOPs of one forward pass over ``[B, T]`` random tokens (logits for every position, no cache).
+
+    Works for lc-core's ``GQAForCausalLM`` and transformers causal LMs (use ``attn_implementation="eager"``).
+    """
     torch = requires_torch()
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -1,6 +1,7 @@
 """Plots (the ``[plot]`` extra): loss against inference memory and FLOPs per head configuration (Figure 2 style).
 
-matplotlib is imported lazily with the Agg backend; figures are written to files, never shown.
+matplotlib comes through :mod:`lc_core.plot` (lazy import, Agg backend, atomic save); figures are written to files,
+never shown.
 """
 
 from __future__ import annotations
@@ -8,25 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from gqa_cost.laws import Head
 from gqa_cost.search import CostWeights, LossModel, SearchResult, evaluate, format_head, shape_for_size
+from lc_core.plot import pyplot, save_figure
 
 __all__ = ["pareto_curves", "plot_pareto", "plot_table"]
 
 
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as e:
-        raise ImportError("plotting needs matplotlib: pip install 'gqa-cost[plot]'") from e
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+_EXTRA = "gqa-cost[plot]"
 
 
 def pareto_curves(
@@ -69,7 +62,7 @@ def plot_pareto(
     result: SearchResult | None = None,
 ) -> Path:
     """Two panels, loss vs memory and loss vs FLOPs at ``context``, one curve per H; marks the search's pick."""
-    plt = _pyplot()
+    plt = pyplot(_EXTRA)
     weights = weights or CostWeights()
     heads = list(heads) if heads is not None else sorted(model.laws)
     curves = pareto_curves(model, context, heads=heads, weights=weights)
@@ -96,16 +89,12 @@ def plot_pareto(
     axes[0].legend(title="(n_h, n_kv)", fontsize=6, ncol=3)
     fig.suptitle(f"{model.label}, T = {int(context):,}")
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=130)
 
 
 def plot_table(grid: dict[tuple[float, float], SearchResult], path: str | os.PathLike[str]) -> Path:
     """Heat map of log2(n_h·n_kv) of the optimum over (L*, T) with the (n_h, n_kv) written in each cell."""
-    plt = _pyplot()
+    plt = pyplot(_EXTRA)
     losses = sorted({k[0] for k in grid}, reverse=True)
     contexts = sorted({k[1] for k in grid})
     values = np.array([[np.log2(grid[(lo, t)].best.head[0] * grid[(lo, t)].best.head[1]) for t in contexts] for lo in losses])
@@ -119,8 +108,4 @@ def plot_table(grid: dict[tuple[float, float], SearchResult], path: str | os.Pat
     ax.set_xlabel("context T")
     ax.set_ylabel("target loss L*")
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=130)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=130)

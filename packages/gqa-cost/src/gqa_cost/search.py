@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from gqa_cost.config import PAPER_HEAD_DIM, PAPER_VOCAB, TABLE7_LADDER, TABLE9_LADDER, ArchConfig
 from gqa_cost.costs import CostUnits, hardware_cost, infer_flop_breakdown, infer_memory, param_count
@@ -130,6 +129,9 @@ def shape_for_size(
     def gap(log_l: float) -> float:
         L = math.exp(log_l)
         return math.log(recipe.non_embedding(L, ratio * L, head)) - math.log(n_star)
+
+    # scipy is imported here, not at module level: `gqa-cost --help` and the cost verbs must not pay for it
+    from scipy.optimize import brentq
 
     log_l = brentq(gap, math.log(1e-6), math.log(1e8), xtol=1e-14, rtol=1e-15, maxiter=500)
     L = math.exp(log_l)
@@ -258,10 +260,10 @@ def evaluate(
     linear = fl.linear
     if u.n_params == "non_embedding":
         linear -= 2 * config.d_model * config.vocab_size
-    M = mem.total * u.memory_scale
+    mem_u = u.memory_in_unit(mem)
     C = linear + fl.attention
-    Z = hardware_cost(M, C * u.flop_scale, lam=weights.lam, alpha=weights.alpha, beta=weights.beta)
-    return M, mem.kv * u.memory_scale, C, fl.attention, Z
+    Z = hardware_cost(mem_u.total, C * u.flop_scale, lam=weights.lam, alpha=weights.alpha, beta=weights.beta)
+    return mem_u.total, mem_u.kv, C, fl.attention, Z
 
 
 def optimal_config(

@@ -17,8 +17,6 @@ Run it with ``gqa-cost sweep sweep.json --out runs/`` or ``torchrun --nproc-per-
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -30,7 +28,7 @@ from tqdm.auto import tqdm
 
 from gqa_cost.config import PAPER_HEAD_DIM, ArchConfig
 from gqa_cost.costs import param_count
-from lc_core.io import DataError, ResultsStore, iter_jsonl
+from lc_core.io import DataError, ResultsStore, config_from_dict, iter_jsonl, read_json_object
 from lc_core.logging import get_logger, rank
 
 __all__ = ["SweepConfig", "RunSpec", "RunTrainer", "grid", "run_sweep", "lc_core_trainer", "load_sweep_config"]
@@ -144,25 +142,11 @@ def grid(sweep: SweepConfig) -> list[RunSpec]:
 def load_sweep_config(path: str | os.PathLike[str]) -> SweepConfig:
     """Read a sweep JSON file; unknown keys and bad values raise :class:`DataError` naming the file and key."""
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such file")
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"invalid JSON ({e.msg})", path=p, line=e.lineno) from None
-    if not isinstance(raw, dict):
-        raise DataError("expected a JSON object", path=p)
-    known = {f.name for f in dataclasses.fields(SweepConfig)}
-    for key in raw:
-        if key not in known:
-            raise DataError(f"unknown sweep field (known: {', '.join(sorted(known))})", path=p, field=key)
+    raw = read_json_object(p, what="sweep config")
     for key in ("sizes", "heads", "contexts", "data"):
         if key not in raw:
             raise DataError("missing required field", path=p, field=key)
-    try:
-        cfg = SweepConfig(**raw)
-    except (TypeError, ValueError) as e:
-        raise DataError(str(e), path=p) from None
+    cfg = config_from_dict(SweepConfig, raw, path=p, what="sweep field")
     # relative data paths are relative to the config file
     for name in ("data", "eval_data", "tokenizer"):
         value = getattr(cfg, name)

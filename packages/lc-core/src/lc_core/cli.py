@@ -111,6 +111,17 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text + " (default: %(default)s)"
 
 
+class _StoreBool(argparse.Action):
+    """A hidden alias of one spelling of a ``BooleanOptionalAction`` flag."""
+
+    def __init__(self, option_strings: list[str], dest: str, *, value: bool):
+        super().__init__(option_strings, dest, nargs=0, help=argparse.SUPPRESS)
+        self.value = value
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: Any = None):
+        setattr(namespace, self.dest, self.value)
+
+
 def add_legacy_aliases(parser: argparse.ArgumentParser, aliases: Mapping[str, str] | None = None) -> dict[str, str]:
     """Accept old spellings of flags without listing them in ``--help``.
 
@@ -134,9 +145,14 @@ def add_legacy_aliases(parser: argparse.ArgumentParser, aliases: Mapping[str, st
             raise ValueError(f"{parser.prog}: cannot alias {old} to unknown flag {new}")
         if old in table:
             continue
+        action = table[new]
+        if isinstance(action, argparse.BooleanOptionalAction):
+            # it acts only on its own option strings (an alias would set nothing): give the alias a twin that
+            # stores what the aliased spelling means
+            action = _StoreBool([old], action.dest, value=not new.startswith("--no-"))
         # argparse matches option strings through this table; the action's own option_strings (what --help
         # prints) stay as they are, so the old spelling works but is never advertised
-        table[old] = table[new]
+        table[old] = action
         registered[old] = new
     legacy = getattr(parser, "_lc_legacy_aliases", {})
     legacy.update(registered)

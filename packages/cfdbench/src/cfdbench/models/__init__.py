@@ -17,6 +17,7 @@ from typing import Any
 
 from torch import nn
 
+from cfdbench.config import NONAUTO_MODELS
 from cfdbench.models.auto_deeponet import AutoDeepONet, AutoDeepONetConfig, AutoEDeepONet, AutoEDeepONetConfig
 from cfdbench.models.auto_deeponet_cnn import AutoDeepONetCnn, AutoDeepONetCnnConfig
 from cfdbench.models.auto_ffn import AutoFfn, AutoFfnConfig
@@ -28,6 +29,7 @@ from cfdbench.models.identity import Identity, IdentityConfig
 from cfdbench.models.neuralop_fno import INSTALL_HINT, NeuralopFno, NeuralopFnoConfig, neuralop_available
 from cfdbench.models.resnet import ResNet, ResNetConfig
 from cfdbench.models.unet import UNet, UNetConfig
+from lc_core.io import check_fields
 
 __all__ = [
     "MODELS",
@@ -54,7 +56,6 @@ MODELS: dict[str, tuple[type[nn.Module], type]] = {
     "fno": (Fno2d, FnoConfig),
     "identity": (Identity, IdentityConfig),
 }
-NONAUTO_MODELS = ("ffn", "deeponet")
 AUTO_MODELS = tuple(m for m in MODELS if m not in NONAUTO_MODELS)
 
 # baselines beyond the paper's nine, present only when their optional dependency is installed (found without importing
@@ -76,15 +77,17 @@ def _registry(name: str) -> tuple[type[nn.Module], type]:
 
 
 def model_config(name: str, *, n_params: int = 5, height: int = 64, width: int = 64, **overrides: Any) -> Any:
-    """The reference config of ``name`` for a given input shape, with ``overrides`` applied (unknown keys rejected)."""
+    """The reference config of ``name`` for a given input shape, with ``overrides`` applied.
+
+    Raises:
+        DataError: an override that is not a field of the model's config (naming it and the closest field).
+    """
     cfg_cls = _registry(name)[1]
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
     kw: dict[str, Any] = {"n_params": n_params}
     if "height" in fields:
         kw.update(height=height, width=width)
-    bad = set(overrides) - fields
-    if bad:
-        raise ValueError(f"model {name!r} has no config fields {sorted(bad)}; valid: {sorted(fields)}")
+    check_fields(overrides, fields, what=f"{name} config field")
     kw.update(overrides)
     return cfg_cls(**kw)
 

@@ -37,8 +37,8 @@ from cfdbench.openfoam.cases import (
     write_interfoam_case,
 )
 from cfdbench.openfoam.errors import OpenFoamError
-from cfdbench.openfoam.fields import _Sampler, _time_dirs, read_scalar_field, read_vector_field
-from cfdbench.openfoam.runner import _run, openfoam_available, run_case
+from cfdbench.openfoam.fields import read_scalar_field, read_vector_field
+from cfdbench.openfoam.runner import openfoam_available, run_case, run_utility
 from cfdbench.openfoam.simulate import simulate_case_openfoam
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "solver_name",
     "write_case",
     "run_case",
+    "run_utility",
     "read_vector_field",
     "read_scalar_field",
     "simulate_case_openfoam",
@@ -59,7 +60,4 @@ __all__ = [
     "AIR_MU",
     "DAM_INLET_HEIGHT",
     "DAM_CELLS",
-    "_Sampler",
-    "_time_dirs",
-    "_run",
 ]

@@ -35,7 +35,12 @@ def _foam_env() -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, log: str) -> None:
+def run_utility(cmd: list[str], cwd: Path, log: str) -> None:
+    """Run one OpenFOAM utility or solver in the case folder ``cwd``, its output in ``cwd/log``.
+
+    Raises:
+        OpenFoamError: a non-zero exit or a ``FOAM FATAL`` message, with the last lines of the output.
+    """
     env = _foam_env()
     # OpenFOAM warns when PWD differs from the working directory it is started in
     env["PWD"] = str(cwd.resolve())
@@ -58,14 +63,14 @@ def run_case(case_dir: str | os.PathLike[str], problem: str, *, processes: int =
     # the case writer chose the solver (a tube may be single- or two-phase); its controlDict says which
     m = re.search(r"^application\s+(\w+);", (d / "system" / "controlDict").read_text(), re.M)
     solver = m.group(1) if m else solver_name(problem)
-    _run(["blockMesh"], d, "log.blockMesh")
+    run_utility(["blockMesh"], d, "log.blockMesh")
     if (d / "system" / "topoSetDict").is_file():
-        _run(["topoSet"], d, "log.topoSet")
+        run_utility(["topoSet"], d, "log.topoSet")
         patch = "cylinder" if problem == "cylinder" else "obstacle"
-        _run(["subsetMesh", "fluid", "-patch", patch, "-overwrite"], d, "log.subsetMesh")
+        run_utility(["subsetMesh", "fluid", "-patch", patch, "-overwrite"], d, "log.subsetMesh")
     if (d / "system" / "setFieldsDict").is_file():
-        _run(["setFields"], d, "log.setFields")
-    _run(["postProcess", "-func", "writeCellCentres", "-time", "0"], d, "log.cellCentres")
+        run_utility(["setFields"], d, "log.setFields")
+    run_utility(["postProcess", "-func", "writeCellCentres", "-time", "0"], d, "log.cellCentres")
     if processes > 1:
         if not shutil.which("mpirun"):
             raise OpenFoamError("processes > 1 needs mpirun (apt-get install openmpi-bin)")
@@ -76,12 +81,12 @@ def run_case(case_dir: str | os.PathLike[str], problem: str, *, processes: int =
             "decomposeParDict",
             f"numberOfSubdomains {processes};\nmethod simple;\nsimpleCoeffs {{ n ({processes} 1 1); delta 0.001; }}\n",
         )
-        _run(["decomposePar", "-force"], d, "log.decomposePar")
-        _run(
+        run_utility(["decomposePar", "-force"], d, "log.decomposePar")
+        run_utility(
             ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(processes), solver, "-parallel"],
             d,
             f"log.{solver}",
         )
-        _run(["reconstructPar"], d, "log.reconstructPar")
+        run_utility(["reconstructPar"], d, "log.reconstructPar")
     else:
-        _run([solver], d, f"log.{solver}")
+        run_utility([solver], d, f"log.{solver}")
