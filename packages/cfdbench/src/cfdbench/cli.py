@@ -199,6 +199,7 @@ app = App(
     },
     epilog=EPILOG,
     version=__version__,
+    missing_input_example=("info", "{missing}"),
     # the first release had snake_case flags: they keep working (hidden, with a warning) for one release
     legacy_snake_flags=True,
 )

@@ -168,6 +168,7 @@ app = App(
     },
     epilog=EPILOG,
     version=__version__,
+    missing_input_example=("fit", "{missing}"),
 )
 
 
