@@ -47,15 +47,18 @@ def make_cfh(n: int = 5) -> list[dict]:
 
 
 def make_fever(n: int = 8) -> list[dict]:
+    studios = ["Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Gum", "Hazel", "Ivy", "Juniper"]
+    films = ["Moonrise", "Tidewater", "Ashfall", "Kettle", "Harbor", "Lantern", "Orchard", "Quarry", "Saffron", "Thicket"]
     out = []
     for i in range(n):
-        claim = f"Studio {i} refused to release the film Picture {i}."
+        s, f = studios[i], films[i]
+        claim = f"{s} Pictures refused to release the film {f}."
         out.append(
             {
                 "id": i,
                 "_id": str(1000 + i),
                 "edit_statement": claim,
-                "edit_scope": [[claim, "yes"], [f"Studio {i} released the movie Picture {i}.", "no"]],
+                "edit_scope": [[claim, "yes"], [f"{s} Pictures released the movie {f}.", "no"]],
                 "edit_scope_true_ans": ["no", "no", "no"],
             }
         )

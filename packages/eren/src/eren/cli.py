@@ -11,9 +11,10 @@ __all__ = ["main", "app"]
 
 EPILOG = """quick start (offline):
   eren add --notebook notes.db "The president of Freedonia is Rufus T. Firefly."
-  eren ask --notebook notes.db --reader scripted "Who is the president of Freedonia?"
+  eren ask --notebook notes.db --backend scripted "Who is the president of Freedonia?"
   eren list --notebook notes.db
-  eren eval --data ../shared/data/eren/cfh_filtered.json --reader scripted --retriever bm25 --limit 200
+  eren eval --data ../shared/data/eren/cfh_filtered.json --methods eren,one-step,unedited --retriever bm25
+  eren serve --notebook notes.db --backend openai --model qwen --base-url http://127.0.0.1:8001/v1 --port 8000
   eren score result/preds.json                     # re-score the original repository's preds.json
 """
 
@@ -38,6 +39,10 @@ app = App(
         "delete": _cmd("notes", "delete", "delete notes by id"),
         "export": _cmd("notes", "export", "write the notebook to a JSON file"),
         "import": _cmd("notes", "import", "add the notes of a JSON file", "import_"),
+        "search": _cmd("run", "search", "show the notes retrieved for queries"),
+        "ask": _cmd("run", "ask", "answer questions with the edited model (notes, abstain, fall back)"),
+        "eval": _cmd("run", "eval", "ES/BP/EQ of a method on CounterFact-Hard, FEVER, FEVER-Clean or HotpotQA", "eval_"),
+        "serve": _cmd("run", "serve", "serve the edited model on an OpenAI-compatible HTTP API"),
         "score": _cmd("notes", "score", "re-score the original repository's preds.json (ES/BP/EQ)"),
     },
     epilog=EPILOG,

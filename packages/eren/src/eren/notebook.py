@@ -36,6 +36,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -141,6 +142,8 @@ class Notebook:
                     )
                 elif int(row[0]) != SCHEMA_VERSION:
                     raise DataError(f"notebook schema {row[0]}, this eren reads {SCHEMA_VERSION}", path=self.path)
+                if self._db.execute("SELECT value FROM meta WHERE name='uid'").fetchone() is None:
+                    self._db.execute("INSERT INTO meta(name, value) VALUES ('uid', ?)", (uuid.uuid4().hex,))
         except sqlite3.DatabaseError as e:
             raise DataError(f"not a notebook ({e})", path=self.path) from None
 
@@ -270,6 +273,27 @@ class Notebook:
         """Bumped by every write; equal revisions mean equal notebooks."""
         with self._lock:
             return self._meta(self._db, "revision")
+
+    @property
+    def uid(self) -> str:
+        """A random id given to the notebook file when it was created (tells two notebooks apart)."""
+        with self._lock:
+            return str(self._db.execute("SELECT value FROM meta WHERE name='uid'").fetchone()[0])
+
+    def newest_by_key(self, keys: Iterable[str]) -> dict[str, int]:
+        """For each fact key, the id of its newest live note (the newest-wins policy)."""
+        wanted = sorted({k for k in keys if k is not None})
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), 900):
+            chunk = wanted[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT key, id FROM notes WHERE deleted=0 AND key IN ({marks}) ORDER BY rev, id", tuple(chunk)
+                ).fetchall()
+            for key, note_id in rows:
+                out[key] = int(note_id)
+        return out
 
     def __len__(self) -> int:
         with self._lock:
