@@ -186,3 +186,28 @@ def test_real_cfh_minilm_recall(real_file):
     r1 = np.mean([hs[0].id == note_of[q.record] for q, hs in zip(qs, hits)])
     r5 = np.mean([note_of[q.record] in {h.id for h in hs} for q, hs in zip(qs, hits)])
     assert r1 >= 0.98 and r5 >= 0.99, (r1, r5)
+
+
+def test_open_index_catches_up_incrementally(tmp_path):
+    nb = Notebook(tmp_path / "n.db")
+    nb.add_many(NOTES)
+    r = open_index(nb, DenseRetriever(HashEmbedder(64)))
+    other = Notebook(tmp_path / "n.db")  # another writer
+    other.add("Lake Vostok is in Canada")
+    other.update(2, "Paris is the capital of Spain")
+    other.delete(0)
+    assert open_index(nb, r) is r  # same object: catch-up path
+    fresh = DenseRetriever(HashEmbedder(64))
+    fresh.sync(nb.notes())
+    assert list(r.ids) == list(fresh.ids) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(r.emb, fresh.emb)
+    qs = ["capital of Spain", "Lake Vostok", "mother tongue"]
+    assert _ids(r.search(qs, 3)) == _ids(fresh.search(qs, 3))
+
+
+def test_synthetic_facts_are_seeded_and_distinct():
+    from eren.synthetic import make_facts
+
+    a, b = make_facts(500, seed=3), make_facts(500, seed=3)
+    assert a == b and len({(f.subject, f.relation) for f in a}) == 500
+    assert a[0].object in a[0].note and a[0].subject in a[0].question

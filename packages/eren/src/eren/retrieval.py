@@ -302,6 +302,18 @@ class Retriever(abc.ABC):
         self.revision, self.notebook_uid = revision, uid
         return {"added": len(new), "removed": len(stale), "kept": len(want) - len(new)}
 
+    def apply_changes(self, live: Sequence[Any], gone: Sequence[int], *, revision: int, uid: str | None) -> dict[str, int]:
+        """Catch up from :meth:`Notebook.changes_since`: re-index ``live`` notes written since, drop ``gone`` ones."""
+        changed = {int(n.id): n.text for n in live}
+        indexed = set(int(i) for i in self.ids)
+        stale = [i for i in (*changed, *gone) if i in indexed]
+        self.remove(stale)
+        new = sorted(changed)
+        self.add(new, [changed[i] for i in new])
+        self._order()
+        self.revision, self.notebook_uid = revision, uid
+        return {"added": len(new), "removed": len(stale), "kept": len(self) - len(new)}
+
     def _order(self) -> None:
         """Keep rows in id order (so a batch and an incremental build are identical row for row)."""
         if len(self.ids) and np.any(np.diff(self.ids) < 0):
@@ -442,7 +454,7 @@ class DenseRetriever(Retriever):
         embedder: an :class:`Embedder` or a spec for :func:`get_embedder` (default: packaged MiniLM).
         ann: ``None`` (exact) or ``"faiss"``.
         ann_threshold: notes from which the ANN index is used.
-        hnsw_m, ef_search: HNSW parameters.
+        hnsw_m, ef_search, ef_construction: HNSW parameters.
     """
 
     kind = "dense"
@@ -454,14 +466,18 @@ class DenseRetriever(Retriever):
         ann: str | None = None,
         ann_threshold: int = 100_000,
         hnsw_m: int = 32,
-        ef_search: int = 128,
+        ef_search: int = 256,
+        ef_construction: int = 200,
     ) -> None:
         super().__init__()
         self.embedder = get_embedder(embedder)
-        self.emb: np.ndarray | None = None
+        # rows live in a buffer with spare capacity, so adding one note to 100k does not copy the matrix
+        self._buf: np.ndarray | None = None
+        self._n = 0
         if ann not in (None, "faiss"):
             raise ValueError(f"unknown ann backend {ann!r}; use None or 'faiss'")
         self.ann, self.ann_threshold, self.hnsw_m, self.ef_search = ann, ann_threshold, hnsw_m, ef_search
+        self.ef_construction = ef_construction
         self._ann_index: Any = None
 
     @property
@@ -471,20 +487,37 @@ class DenseRetriever(Retriever):
     def config(self) -> dict[str, Any]:
         return {"kind": self.kind, "embedder": self.embedder.name}
 
+    @property
+    def emb(self) -> np.ndarray | None:
+        """The embeddings ``[n, dim]`` (a view of the buffer), None when empty."""
+        return None if self._buf is None or not self._n else self._buf[: self._n]
+
+    @emb.setter
+    def emb(self, value: np.ndarray | None) -> None:
+        self._buf = None if value is None else np.ascontiguousarray(value, dtype=np.float32)
+        self._n = 0 if value is None else int(value.shape[0])
+        self._ann_index = None
+
     def _add(self, ids: Sequence[int], texts: Sequence[str]) -> None:
         new = self.embedder.encode(texts)
-        self.emb = new if self.emb is None or not len(self.emb) else np.concatenate([self.emb, new])
+        need = self._n + len(new)
+        if self._buf is None or need > self._buf.shape[0] or self._buf.shape[1] != new.shape[1]:
+            cap = max(need, 2 * (self._buf.shape[0] if self._buf is not None else 0), 1024)
+            buf = np.empty((cap, new.shape[1]), dtype=np.float32)
+            if self._n:
+                buf[: self._n] = self._buf[: self._n]
+            self._buf = buf
+        self._buf[self._n : need] = new
+        self._n = need
         self._ann_index = None
 
     def _remove(self, keep: np.ndarray) -> None:
         assert self.emb is not None
         self.emb = self.emb[keep]
-        self._ann_index = None
 
     def _permute(self, perm: np.ndarray) -> None:
         assert self.emb is not None
         self.emb = self.emb[perm]
-        self._ann_index = None
 
     def _scores(self, queries: Sequence[str]) -> np.ndarray:
         assert self.emb is not None
@@ -517,7 +550,7 @@ class DenseRetriever(Retriever):
             assert self.emb is not None
             t0 = time.perf_counter()
             index = faiss.IndexHNSWFlat(self.emb.shape[1], self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 64
+            index.hnsw.efConstruction = self.ef_construction
             index.add(self.emb)
             index.hnsw.efSearch = self.ef_search
             self._ann_index = index
@@ -525,14 +558,14 @@ class DenseRetriever(Retriever):
         return self._ann_index
 
     def _save(self, folder: Path) -> None:
-        emb = self.emb if self.emb is not None else np.zeros((0, 0), dtype=np.float32)
-        np.save(folder / "embeddings.npy", emb)
+        emb = self.emb
+        np.save(folder / "embeddings.npy", emb if emb is not None else np.zeros((0, 0), dtype=np.float32))
 
     def _load(self, folder: Path, n: int) -> None:
         emb = np.load(folder / "embeddings.npy")
         if emb.shape[0] != n:
             raise ValueError("embeddings do not match ids")
-        self.emb, self._ann_index = (emb if n else None), None
+        self.emb = emb if n else None
 
 
 class HybridRetriever(Retriever):
@@ -637,6 +670,15 @@ def open_index(
     uid = notebook.uid
     rev = notebook.revision
     folder = None if notebook.in_memory else index_folder(notebook.path, r)
+    if r.notebook_uid == uid and r.revision is not None and r.revision <= rev:
+        # already in memory for this notebook: catch up on what changed since (no full read)
+        if r.revision == rev:
+            return r
+        live, gone, rev = notebook.changes_since(r.revision)
+        changes = r.apply_changes(live, gone, revision=rev, uid=uid)
+        if folder is not None and save and len(live) + len(gone) > 64:
+            r.save(folder)
+        return r
     loaded = folder is not None and folder.is_dir() and r.load(folder)
     if loaded and r.notebook_uid == uid and r.revision == rev:
         return r
