@@ -130,6 +130,7 @@ def main() -> int:
     def same_top5(i: int, scores) -> bool:
         # ties make id sets ambiguous: an approximate top-5 is right when its scores are the exact top-5 scores
         return bool(np.allclose(np.sort(np.asarray(scores, dtype=np.float64))[::-1], exact_scores[i], atol=1e-4))
+
     recall = np.mean([facts_id in h for facts_id, h in zip(picks.tolist(), exact_hits)])
     mem = retr.emb.nbytes
     rows.append(
