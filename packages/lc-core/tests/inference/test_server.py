@@ -156,13 +156,12 @@ def test_serve_subcommand_is_registered():
 @pytest.mark.slow
 def test_serve_command_end_to_end(llama_dir):
     """``python -m lc_core serve`` in a subprocess, queried over HTTP (imports torch in a new process)."""
+    import signal
     import subprocess
     import sys
-
-    import signal
     import tempfile
 
-    err = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - read after the process exits
     proc = subprocess.Popen(
         [sys.executable, "-m", "lc_core", "serve", "--model", str(llama_dir), "--port", "0", "--device", "cpu"],
         stdout=subprocess.PIPE,
