@@ -18,7 +18,9 @@ import argparse
 import concurrent.futures
 import hmac
 import json
+import math
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -31,11 +33,23 @@ from lc_core import env
 from lc_core.inference.base import Backend, GenerationConfig, Prompt
 from lc_core.logging import get_logger
 
-__all__ = ["BackendServer", "serve", "RequestError", "parse_completion_request", "parse_chat_request"]
+__all__ = [
+    "BackendServer",
+    "serve",
+    "RequestError",
+    "parse_completion_request",
+    "parse_chat_request",
+    "context_length",
+    "ServerBusy",
+]
 
 logger = get_logger(__name__)
 
 _MAX_BODY = 64 * 1024 * 1024
+# torch.Generator.manual_seed accepts exactly this range
+_SEED_MIN, _SEED_MAX = -(2**63), 2**64 - 1
+# context limit when neither --max-length nor the model config gives one (Mamba-2 has no position limit)
+FALLBACK_CONTEXT = 32768
 
 
 class RequestError(ValueError):
@@ -53,6 +67,8 @@ def _number(body: Mapping[str, Any], name: str, default: float, kind: type = flo
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
         raise RequestError(f"'{name}' must be {'an integer' if kind is int else 'a number'}, got {value!r}", param=name)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RequestError(f"'{name}' must be a finite number, got {value!r}", param=name)
     return kind(value)
 
 
@@ -70,6 +86,8 @@ def _config(body: Mapping[str, Any], max_tokens: int, chat: bool) -> GenerationC
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise RequestError(f"'seed' must be an integer, got {seed!r}", param="seed")
+    if seed is not None and not _SEED_MIN <= seed <= _SEED_MAX:
+        raise RequestError(f"'seed' must be in [-2**63, 2**64 - 1], got {seed}", param="seed")
     top_k = _number(body, "top_k", 0, int)
     try:
         return GenerationConfig(
@@ -86,20 +104,28 @@ def _config(body: Mapping[str, Any], max_tokens: int, chat: bool) -> GenerationC
         raise RequestError(str(e)) from e
 
 
-def parse_completion_request(body: Mapping[str, Any], default_max_tokens: int = 16) -> tuple[list[str], GenerationConfig]:
+def _check_max_tokens(max_tokens: int, limit: int | None) -> None:
+    if max_tokens < 0:
+        raise RequestError(f"'max_tokens' must be >= 0, got {max_tokens}", param="max_tokens")
+    if limit is not None and max_tokens > limit:
+        raise RequestError(f"'max_tokens' must be <= {limit} on this server, got {max_tokens}", param="max_tokens")
+
+
+def parse_completion_request(
+    body: Mapping[str, Any], default_max_tokens: int = 16, max_tokens_limit: int | None = None
+) -> tuple[list[str], GenerationConfig]:
     """Prompts and config of a ``/v1/completions`` body (``prompt`` may be a string or a list of strings)."""
     prompt = body.get("prompt")
     prompts = [prompt] if isinstance(prompt, str) else prompt
     if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise RequestError("'prompt' must be a string or a non-empty list of strings", param="prompt")
     max_tokens = _number(body, "max_tokens", default_max_tokens, int)
-    if max_tokens < 0:
-        raise RequestError(f"'max_tokens' must be >= 0, got {max_tokens}", param="max_tokens")
+    _check_max_tokens(max_tokens, max_tokens_limit)
     return prompts, _config(body, max_tokens, chat=False)
 
 
 def parse_chat_request(
-    body: Mapping[str, Any], default_max_tokens: int = 512
+    body: Mapping[str, Any], default_max_tokens: int = 512, max_tokens_limit: int | None = None
 ) -> tuple[list[dict[str, str]], GenerationConfig]:
     """Messages and config of a ``/v1/chat/completions`` body (text content parts are joined)."""
     messages = body.get("messages")
@@ -126,32 +152,57 @@ def parse_chat_request(
         out.append({"role": m["role"], "content": content})
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     max_tokens = default_max_tokens if limit is None else _number({"max_tokens": limit}, "max_tokens", 0, int)
-    if max_tokens < 0:
-        raise RequestError(f"'max_tokens' must be >= 0, got {max_tokens}", param="max_tokens")
+    if limit is None and max_tokens_limit is not None:
+        max_tokens = min(max_tokens, max_tokens_limit)
+    _check_max_tokens(max_tokens, max_tokens_limit)
     return out, _config(body, max_tokens, chat=True)
 
 
-class _Batcher:
-    """Gathers requests arriving together into one ``backend.generate`` call (one at a time)."""
+class ServerBusy(RequestError):
+    """The request queue is full (503); the client should retry later."""
 
-    def __init__(self, backend: Backend, max_batch_size: int, wait_s: float) -> None:
+
+_Job = tuple[Prompt, GenerationConfig, "concurrent.futures.Future[str]"]
+
+
+class _Batcher:
+    """Gathers requests arriving together into ``backend.generate`` calls, run by ``workers`` threads.
+
+    With more than one worker a long batch does not hold up requests that arrive while it runs. The
+    worker threads are not daemons: :meth:`close` lets each finish its batch and joins it, so the
+    interpreter never exits in the middle of a backend call.
+    """
+
+    def __init__(self, backend: Backend, max_batch_size: int, wait_s: float, workers: int = 2, max_queued: int = 256) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
         self.backend = backend
         self.max_batch_size = max_batch_size
         self.wait_s = wait_s
-        self._queue: queue.Queue[tuple[Prompt, GenerationConfig, concurrent.futures.Future[str]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="lc-serve-batcher", daemon=True)
-        self._thread.start()
+        self.max_queued = max_queued
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._take = threading.Lock()  # one worker gathers a batch at a time
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._run, name=f"lc-serve-batcher-{i}", daemon=False) for i in range(workers)
+        ]
+        for t in self._threads:
+            t.start()
 
     def submit(self, prompt: Prompt, config: GenerationConfig) -> concurrent.futures.Future[str]:
+        if self._closed:
+            raise ServerBusy("the server is shutting down", status=503)
+        if self._queue.qsize() >= self.max_queued:
+            raise ServerBusy(f"the server has {self.max_queued} requests queued; retry later", status=503)
         fut: concurrent.futures.Future[str] = concurrent.futures.Future()
         self._queue.put((prompt, config, fut))
         return fut
 
-    def _run(self) -> None:
-        while True:
+    def _gather(self) -> list[_Job] | None:
+        with self._take:
             item = self._queue.get()
             if item is None:
-                return
+                return None
             batch = [item]
             deadline = time.monotonic() + self.wait_s
             while len(batch) < self.max_batch_size:
@@ -163,6 +214,13 @@ class _Batcher:
                     self._queue.put(None)
                     break
                 batch.append(nxt)
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._gather()
+            if batch is None:
+                return
             try:
                 outs = self.backend.generate([b[0] for b in batch], [b[1] for b in batch])
             except Exception as e:
@@ -173,9 +231,40 @@ class _Batcher:
             for (_, _, fut), out in zip(batch, outs, strict=True):
                 fut.set_result(out)
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the workers after their current batch and join them; queued requests fail with 503."""
+        self._closed = True
+        pending = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                pending.append(item)
+        for _, _, fut in pending:
+            fut.set_exception(ServerBusy("the server is shutting down", status=503))
+        for _ in self._threads:
+            self._queue.put(None)
+        for t in self._threads:
+            t.join(timeout)
+            if t.is_alive():
+                logger.warning("batch worker %s is still running a backend call", t.name)
+
+
+def context_length(backend: Backend, max_length: int | None = None) -> int:
+    """Context limit the server enforces: ``max_length``, else the model config's, else ``FALLBACK_CONTEXT``."""
+    if max_length:
+        return int(max_length)
+    own = getattr(backend, "max_length", None)
+    if own:
+        return int(own)
+    config = getattr(getattr(backend, "model", None), "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return FALLBACK_CONTEXT
 
 
 class BackendServer(ThreadingHTTPServer):
@@ -193,13 +282,21 @@ class BackendServer(ThreadingHTTPServer):
         batch_wait_s: float = 0.005,
         default_max_tokens: int = 512,
         api_key: str | None = None,
+        max_length: int | None = None,
+        max_tokens_limit: int | None = 4096,
+        read_timeout_s: float = 30.0,
+        workers: int = 2,
+        max_queued: int = 256,
     ) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
         self.model_name = model_name
-        self.default_max_tokens = default_max_tokens
+        self.context_length = context_length(backend, max_length)
+        self.max_tokens_limit = self.context_length if max_tokens_limit is None else min(max_tokens_limit, self.context_length)
+        self.default_max_tokens = min(default_max_tokens, self.max_tokens_limit)
+        self.read_timeout_s = read_timeout_s
         self._api_key = api_key
-        self.batcher = _Batcher(backend, max_batch_size, batch_wait_s)
+        self.batcher = _Batcher(backend, max_batch_size, batch_wait_s, workers=workers, max_queued=max_queued)
 
     @property
     def url(self) -> str:
@@ -216,16 +313,21 @@ class BackendServer(ThreadingHTTPServer):
         expected = f"Bearer {self._api_key}"
         return header is not None and hmac.compare_digest(header.encode(), expected.encode())
 
-    def close(self) -> None:
-        """Stop serving, close the socket and the batcher (the backend stays open)."""
+    def close(self, timeout: float | None = None) -> None:
+        """Stop serving, close the socket, let the batch workers finish and join them (the backend stays open)."""
         self.shutdown()
         self.server_close()
-        self.batcher.close()
+        self.batcher.close(timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: BackendServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        # a read timeout on the socket: a client that stalls mid-request cannot hold a thread forever
+        self.timeout = self.server.read_timeout_s
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
@@ -275,15 +377,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self._chat(body)
         except RequestError as e:
             self._error(e.status, str(e), e.param)
+        except TimeoutError:
+            self.close_connection = True
+            self._error(HTTPStatus.REQUEST_TIMEOUT, f"no request data for {self.server.read_timeout_s:g} s")
         except Exception as e:
             logger.exception("request to %s failed", route)
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(e).__name__}: {e}")
 
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        header = self.headers.get("Content-Length") or "0"
+        try:
+            length = int(header)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise RequestError(f"invalid Content-Length header {header!r}")
         if length > _MAX_BODY:
+            self.close_connection = True
             raise RequestError(f"request body of {length} bytes exceeds {_MAX_BODY}", status=413)
         raw = self.rfile.read(length)
+        if len(raw) < length:
+            self.close_connection = True
+            raise RequestError(f"the body ended after {len(raw)} of {length} bytes")
         try:
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError as e:
@@ -294,14 +410,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _run(self, prompts: list[Prompt], config: GenerationConfig) -> list[tuple[str, int, int, str]]:
         backend = self.server.backend
+        limit = self.server.context_length
+        counts = []
+        for i, p in enumerate(prompts):
+            n = backend.count_prompt_tokens(p, config)
+            if n + config.max_new_tokens > limit:
+                where = f"prompt {i}" if len(prompts) > 1 else "the prompt"
+                raise RequestError(
+                    f"this model's maximum context length is {limit} tokens; {where} has {n} tokens and "
+                    f"max_tokens is {config.max_new_tokens}",
+                    param="prompt" if not config.chat else "messages",
+                )
+            counts.append(n)
         futures = [self.server.batcher.submit(p, config) for p in prompts]
         rows = []
-        for p, fut in zip(prompts, futures, strict=True):
+        for n, fut in zip(counts, futures, strict=True):
             text = fut.result()
             completion = backend.count_tokens(text)
             # re-tokenising the text estimates the generated count; at the limit, the cut was by length
             finish = "length" if config.max_new_tokens and completion >= config.max_new_tokens else "stop"
-            rows.append((text, backend.count_prompt_tokens(p, config), completion, finish))
+            rows.append((text, n, completion, finish))
         return rows
 
     def _usage(self, rows: list[tuple[str, int, int, str]]) -> dict[str, int]:
@@ -310,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     def _complete(self, body: dict[str, Any]) -> None:
-        prompts, config = parse_completion_request(body)
+        prompts, config = parse_completion_request(body, max_tokens_limit=self.server.max_tokens_limit)
         rows = self._run(list(prompts), config)
         choices = [{"index": i, "text": r[0], "finish_reason": r[3], "logprobs": None} for i, r in enumerate(rows)]
         self._send(
@@ -326,7 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _chat(self, body: dict[str, Any]) -> None:
-        messages, config = parse_chat_request(body, self.server.default_max_tokens)
+        messages, config = parse_chat_request(body, self.server.default_max_tokens, self.server.max_tokens_limit)
         rows = self._run([messages], config)
         choices = [
             {"index": 0, "message": {"role": "assistant", "content": r[0]}, "finish_reason": r[3], "logprobs": None}
@@ -355,6 +483,11 @@ def serve(
     batch_wait_s: float = 0.005,
     default_max_tokens: int = 512,
     api_key: str | None = None,
+    max_length: int | None = None,
+    max_tokens_limit: int | None = 4096,
+    read_timeout_s: float = 30.0,
+    workers: int = 2,
+    max_queued: int = 256,
 ) -> tuple[BackendServer, threading.Thread]:
     """Serve ``backend`` in a background thread.
 
@@ -367,6 +500,13 @@ def serve(
         batch_wait_s: how long the first request of a batch waits for company.
         default_max_tokens: chat completion limit when a request sets none.
         api_key: if given, required as ``Authorization: Bearer <key>``.
+        max_length: context limit in tokens (prompt + max_tokens); a longer request is a 400. Default: the
+            backend's ``max_length``, else the model config's ``max_position_embeddings`` (or alike), else
+            ``FALLBACK_CONTEXT``.
+        max_tokens_limit: largest ``max_tokens`` a request may ask for (400 above; None = the context).
+        read_timeout_s: socket timeout while reading a request (a stalled client gets 408 and is dropped).
+        workers: batches run at the same time (a long request does not block the others).
+        max_queued: requests waiting for a worker before new ones get 503.
 
     Returns:
         The server (``server.url``, ``server.close()``) and the thread running it.
@@ -380,6 +520,11 @@ def serve(
         batch_wait_s=batch_wait_s,
         default_max_tokens=default_max_tokens,
         api_key=api_key,
+        max_length=max_length,
+        max_tokens_limit=max_tokens_limit,
+        read_timeout_s=read_timeout_s,
+        workers=workers,
+        max_queued=max_queued,
     )
     # a short poll interval makes close() return quickly
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="lc-serve", daemon=True)
@@ -400,12 +545,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", help="hf: auto, float32, bfloat16, float16")
     p.add_argument("--batch-size", type=int, default=8, help="requests decoded together")
     p.add_argument("--prefill-chunk-size", type=int, default=4096, help="hf: prompt tokens per prefill forward (0 = all)")
-    p.add_argument("--max-length", type=int, default=None, help="context limit; longer prompts are cut in the middle")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="context limit in tokens (prompt + max_tokens; longer requests get 400); default: the model config's",
+    )
     p.add_argument(
         "--chat-template", choices=["auto", "on", "off"], default="auto", help="hf: apply the tokenizer's chat template"
     )
     p.add_argument("--default-max-tokens", type=int, default=512, help="chat completion limit when a request sets none")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the model folder")
+    p.add_argument("--max-tokens-limit", type=int, default=4096, help="largest max_tokens a request may ask for")
+    p.add_argument("--workers", type=int, default=2, help="batches decoded at the same time")
+    p.add_argument("--read-timeout", type=float, default=30.0, help="seconds a client may stall while sending")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -443,8 +596,18 @@ def run_command(args: argparse.Namespace) -> int:
         max_batch_size=args.batch_size,
         default_max_tokens=args.default_max_tokens,
         api_key=env.get_secret("LC_SERVE_API_KEY"),
+        max_length=args.max_length,
+        max_tokens_limit=args.max_tokens_limit,
+        read_timeout_s=args.read_timeout,
+        workers=args.workers,
     )
     print(f"serving {server.model_name!r} at {server.url} (Ctrl-C to stop)", flush=True)
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops as cleanly as Ctrl-C: workers finish their batch and are joined before exit
+    signal.signal(signal.SIGTERM, _stop)
     try:
         while thread.is_alive():
             thread.join(timeout=1.0)
