@@ -24,9 +24,17 @@ import torch
 from tqdm.auto import tqdm
 
 from lc_core.inference.base import Backend, GenerationConfig, Prompt, TokenScores, cut_at_stop
+from lc_core.io import DataError
 from lc_core.logging import get_logger, warn_once
 
-__all__ = ["HFBackend", "resolve_device", "resolve_dtype", "render_chat_fallback"]
+__all__ = [
+    "HFBackend",
+    "BrokenCheckpointError",
+    "check_loaded_weights",
+    "resolve_device",
+    "resolve_dtype",
+    "render_chat_fallback",
+]
 
 logger = get_logger(__name__)
 
@@ -63,6 +71,56 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     return _DTYPES[dtype]
 
 
+class BrokenCheckpointError(DataError):
+    """A checkpoint whose weights do not fit its model: missing, unexpected or mis-shaped keys, or non-finite values.
+
+    A user error (one line, exit 2 in the CLIs) naming the checkpoint path and the first offending keys.
+    """
+
+
+def _first(keys: Any, n: int = 3) -> str:
+    keys = sorted(str(k) for k in keys)
+    more = f" (and {len(keys) - n} more)" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
+
+
+def check_loaded_weights(model: Any, loading_info: dict[str, Any] | None, path: str, *, strict: bool = True) -> None:
+    """Refuse a model whose checkpoint did not fill it exactly, or whose parameters are not all finite.
+
+    transformers re-initialises a missing tensor at random and drops an unexpected one with only a log line, so
+    a truncated or mis-converted checkpoint would otherwise generate plausible garbage (and NaN weights generate
+    ``''``).
+
+    Args:
+        model: the loaded ``PreTrainedModel``.
+        loading_info: ``from_pretrained(..., output_loading_info=True)``'s second value (``missing_keys``,
+            ``unexpected_keys``, ``mismatched_keys``, ``error_msgs``); ``None`` skips the key checks.
+        path: the checkpoint folder or name, for the message.
+        strict: ``False`` downgrades missing/unexpected/mis-shaped keys to a warning (non-finite weights stay
+            an error: no output of such a model means anything).
+
+    Raises:
+        BrokenCheckpointError: naming ``path`` and the first keys.
+    """
+    info = loading_info or {}
+    problems = []
+    for what, keys in (
+        ("missing", info.get("missing_keys") or ()),
+        ("unexpected", info.get("unexpected_keys") or ()),
+        ("mis-shaped", [k[0] if isinstance(k, tuple) else k for k in info.get("mismatched_keys") or ()]),
+    ):
+        if keys:
+            problems.append(f"{len(keys)} {what} key{'s' if len(keys) > 1 else ''}: {_first(keys)}")
+    if problems:
+        msg = "checkpoint does not match the model: " + "; ".join(problems)
+        if strict:
+            raise BrokenCheckpointError(msg + " (pass strict=false to load it anyway)", path=path)
+        logger.warning("%s: %s; loading anyway (strict=false): those weights are random", path, msg)
+    bad = [name for name, p in model.named_parameters() if p.is_floating_point() and not bool(torch.isfinite(p).all())]
+    if bad:
+        raise BrokenCheckpointError(f"non-finite (NaN/inf) values in {len(bad)} weight tensor(s): {_first(bad)}", path=path)
+
+
 def render_chat_fallback(messages: Sequence[Any]) -> str:
     """Plain ``role: content`` lines plus ``assistant:``, for tokenizers without a chat template."""
     lines = [f"{m['role']}: {m['content']}" for m in messages]
@@ -89,6 +147,12 @@ class HFBackend(Backend):
         max_length: the model's context; a longer ``prompt + max_new_tokens`` has its prompt truncated in
             the middle (with a warning). ``None`` = never truncate.
         disable_tqdm: hide the progress bar.
+        strict: a checkpoint with missing, unexpected or mis-shaped keys is a :class:`BrokenCheckpointError`;
+            ``False`` loads it with a warning (the missing weights are random). Non-finite weights are always
+            an error.
+
+    Raises:
+        BrokenCheckpointError: the checkpoint does not fill the model exactly, or holds NaN/inf weights.
     """
 
     name = "hf"
@@ -106,6 +170,7 @@ class HFBackend(Backend):
         trust_remote_code: bool = False,
         max_length: int | None = None,
         disable_tqdm: bool = False,
+        strict: bool = True,
     ) -> None:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -135,7 +200,10 @@ class HFBackend(Backend):
             ) from e
         cls = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
         logger.info("loading %s from %s (%s, %s)", cls.__name__, path, dev, torch_dtype)
-        hf_model = cls.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+        hf_model, loading_info = cls.from_pretrained(
+            path, dtype=torch_dtype, trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+        check_loaded_weights(hf_model, loading_info, path, strict=strict)
         try:
             tok = AutoTokenizer.from_pretrained(tok_path, trust_remote_code=trust_remote_code)
         except (OSError, ValueError) as e:
