@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lc_core.inference.base import Backend, GenerationConfig, Prompt, cut_at_stop
+from lc_core.inference.base import Backend, GenerationConfig, Prompt, TokenScores, cut_at_stop
 from lc_core.io import DataError
 from lc_core.logging import get_logger, warn_once
 
@@ -581,6 +581,91 @@ class HFBackend(Backend):
         # decoder-only outputs repeat the prompt; encoder-decoder outputs start with the decoder start token
         skip = 1 if self.is_encoder_decoder else input_ids.shape[1]
         return [row[skip:].tolist() for row in seqs]
+
+    # --- token-level protocol (used by ``lc-core serve`` for echo, logprobs and token-id prompts) ---------
+
+    def generate_tokens(
+        self, prompts: Sequence[Sequence[int]], config: GenerationConfig | Sequence[GenerationConfig]
+    ) -> list[list[int]]:
+        """Complete token-id prompts (fed as given: no BOS added, no truncation); returns the new ids of each.
+
+        EOS is not included; stop strings end decoding but are not cut from the ids.
+        """
+        configs = self._configs(len(prompts), config)
+        token_lists = [list(p) for p in prompts]
+        for i, ids in enumerate(token_lists):
+            if not ids:
+                raise ValueError(f"prompt {i} has no tokens")
+        order = sorted(range(len(token_lists)), key=lambda i: -len(token_lists[i]))
+        outputs: list[list[int]] = [[] for _ in token_lists]
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch_ids = [token_lists[i] for i in idx]
+            batch_cfgs = [configs[i] for i in idx]
+            if self.uses_decode_loop:
+                new_tokens = self._decode_loop(batch_ids, batch_cfgs)
+            else:
+                new_tokens = self._generate_fallback(batch_ids, batch_cfgs)
+            for i, toks in zip(idx, new_tokens, strict=True):
+                outputs[i] = list(toks)
+        return outputs
+
+    @torch.inference_mode()
+    def score_tokens(self, sequences: Sequence[Sequence[int]], top_k: int = 0) -> list[TokenScores]:
+        """Teacher-forced log-probabilities of each sequence (fp32 log-softmax), one sequence at a time.
+
+        Causal LMs with a cache run in chunks of ``prefill_chunk_size`` tokens continuing the cache (as the
+        prefill does), so a long sequence never materialises ``[T, V]`` logits at once.
+        """
+        if self.is_encoder_decoder:
+            raise NotImplementedError("scoring is implemented for causal LMs only")
+        results = []
+        for n, seq in enumerate(sequences):
+            ids = [int(t) for t in seq]
+            if not ids:
+                raise ValueError(f"sequence {n} has no tokens")
+            logprobs: list[float | None] = [None]
+            top: list[list[tuple[int, float]]] = [[]]
+            if len(ids) > 1:
+                inputs = torch.tensor([ids[:-1]], dtype=torch.long, device=self.device)
+                targets = torch.tensor(ids[1:], dtype=torch.long, device=self.device)
+                total = inputs.shape[1]
+                chunk = (self.prefill_chunk_size or total) if self._cache_arg is not None else total
+                cache = None
+                for start in range(0, total, chunk):
+                    end = min(start + chunk, total)
+                    logits, cache = self._chunk_logits(inputs[:, start:end], cache, start)
+                    lp = torch.log_softmax(logits.float(), dim=-1)  # [t, V]
+                    logprobs.extend(lp.gather(1, targets[start:end, None])[:, 0].tolist())
+                    if top_k > 0:
+                        values, indices = lp.topk(min(top_k, lp.shape[-1]), dim=-1)
+                        top.extend(
+                            list(zip(i_row, v_row, strict=True))
+                            for i_row, v_row in zip(indices.tolist(), values.tolist(), strict=True)
+                        )
+                    else:
+                        top.extend([] for _ in range(end - start))
+            results.append(TokenScores(token_ids=ids, logprobs=logprobs, top=top))
+        return results
+
+    def _chunk_logits(self, input_ids: torch.Tensor, cache: Any, past: int) -> tuple[torch.Tensor, Any]:
+        """All-position logits ``[t, V]`` of one unpadded row ``input_ids`` ``[1, t]`` after ``past`` tokens."""
+        t = input_ids.shape[1]
+        kwargs: dict[str, Any] = {"input_ids": input_ids}
+        if self._cache_arg is not None:
+            kwargs["use_cache"] = True
+            kwargs["attention_mask"] = torch.ones((1, past + t), dtype=torch.long, device=input_ids.device)
+            if cache is not None:
+                kwargs[self._cache_arg] = cache
+            if self._takes_position_ids:
+                kwargs["position_ids"] = torch.arange(past, past + t, device=input_ids.device)[None]
+            if self._takes_cache_position:
+                kwargs["cache_position"] = torch.arange(past, past + t, device=input_ids.device)
+        out = self.model(**kwargs)
+        new_cache = getattr(out, "past_key_values", None)
+        if new_cache is None:
+            new_cache = getattr(out, "cache_params", None)
+        return out.logits[0], new_cache
 
     def close(self) -> None:
         """Drop the model so its memory can be freed."""
