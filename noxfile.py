@@ -88,6 +88,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
     "subchar": ("subchar", ["train", "tables"]),
+    "readin": ("readin", ["hf", "train", "datasets", "plot"]),
 }
 
 
