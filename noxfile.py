@@ -87,7 +87,9 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "infbench": ("infbench", ["hf", "plot"]),
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
-    "subchar": ("subchar", ["train", "tables"]),
+    "subchar": ("subchar", ["train", "tables", "plot"]),
+    "eren": ("eren", ["hf", "api", "dense", "ann"]),
+    "stuffed-mamba": ("stuffed_mamba", ["plot"]),
     "readin": ("readin", ["hf", "train", "datasets", "plot"]),
 }
 
