@@ -1,0 +1,7 @@
+"""``python -m eren`` = the ``eren`` console script."""
+
+import sys
+
+from eren.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``eren`` verbs: one module per group; argument builders import nothing heavy."""
