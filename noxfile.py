@@ -89,6 +89,8 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
     "subchar": ("subchar", ["train", "tables", "plot"]),
     "eren": ("eren", ["hf", "api", "dense", "ann"]),
+    "stuffed-mamba": ("stuffed_mamba", ["plot"]),
+    "readin": ("readin", ["hf", "train", "datasets", "plot"]),
 }
 
 

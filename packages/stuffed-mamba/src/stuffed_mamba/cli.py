@@ -1,0 +1,100 @@
+"""``stuffed-mamba`` console script: diagnose, mitigate and measure state collapse of Mamba-2 models.
+
+Verbs are a lazy table (:class:`lc_core.cli.App`): ``--help`` imports no torch; a verb imports only its module
+(:mod:`stuffed_mamba.commands`). Results go through :func:`lc_core.report.emit` (``--out``), plots are PNGs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lc_core.cli import App, Command
+from stuffed_mamba import __version__
+
+__all__ = ["app", "main", "build_parser"]
+
+EPILOG = """quick start (offline, the shipped lc-core/demo-mamba2, trained on 128-400-byte contexts):
+  stuffed-mamba analyze --length 16384 --train-length 400 --plot state.png
+  stuffed-mamba passkey --lengths 256 4096 16384 --samples 10 --method none
+  stuffed-mamba passkey --lengths 256 4096 16384 --samples 10 --method m3 --window 256
+  stuffed-mamba loss-curve --length 65536 --method m3 --window 256 --plot loss.png
+  stuffed-mamba capacity --formulas
+"""
+
+
+def _add_output(p: argparse.ArgumentParser, default_name: str) -> None:
+    g = p.add_argument_group("results")
+    g.add_argument("--out", help="results root: writes OUT/<run-name>/results_<timestamp>.{json,md}")
+    g.add_argument("--run-name", default=default_name, help="folder under --out")
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="lc-core/demo-mamba2", help="built-in name or checkpoint folder (lc/HF/state-spaces)")
+    g.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    g.add_argument("--chunk-tokens", type=int, default=4096, help="tokens per forward call (bounds memory)")
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("mitigation (training-free)")
+    g.add_argument("--method", choices=("none", "m1", "m2", "m3"), default="none", help="none, Method 1, 2 or 3")
+    g.add_argument("--alpha-scale", type=float, default=1.0, help="m1: λ_α (α ← λ_α·α, exact in log space)")
+    g.add_argument("--b-scale", type=float, default=1.0, help="m1: λ_B (B ← λ_B·B)")
+    g.add_argument("--dt-scale", type=float, default=1.0, help="m1: λ_Δ (Δ ← λ_Δ·Δ)")
+    g.add_argument("--calibration-length", type=int, default=256, help="m2: tokens of the calibration prompt for τ")
+    g.add_argument("--calibration-prompt", default="capital", help="m2: newlines, capital or a text file")
+    g.add_argument("--tau-multiplier", type=float, default=1.0, help="m2: τ = multiplier × calibrated norm")
+    g.add_argument("--legacy-state-norm", action="store_true", help="m2: the released code's inverted rescale")
+    g.add_argument("--window", type=int, default=512, help="m3: window r in tokens (history in [r/2, r])")
+    g.add_argument("--segment-tokens", type=int, default=128, help="hook granularity (m2 and m3 act per segment)")
+
+
+def add_analyze_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model(p)
+    p.add_argument("--prompt", default="newlines", help="newlines, capital, or a UTF-8 text file (repeated to length)")
+    p.add_argument("--length", type=int, default=16384, help="tokens to stream")
+    p.add_argument("--every", type=int, default=128, help="record statistics every k tokens")
+    p.add_argument("--train-length", type=int, default=400, help="reference position (the training length)")
+    p.add_argument("--factor", type=float, default=2.0, help="a head explodes when its RMS exceeds factor × reference")
+    p.add_argument("--plot", help="PNG: state RMS per layer vs position (needs the plot extra)")
+    add_method_arguments(p)
+    _add_output(p, "analyze")
+
+
+def add_capacity_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--formulas", action="store_true", help="N_S and the paper-reported T_forget/T_recall of official models")
+    p.add_argument("--config", help="a Mamba-2 config.json whose N_S to compute")
+    _add_output(p, "capacity")
+
+
+def _verb(name: str, help_: str) -> Command:
+    return Command(f"stuffed_mamba.commands:{name}", f"stuffed_mamba.cli:add_{name}_arguments", help_)
+
+
+app = App(
+    "stuffed-mamba",
+    "State collapse of Mamba-2: diagnostics, training-free mitigations, capacity, passkey and loss to 1M tokens.",
+    {
+        "analyze": _verb("analyze", "per-layer/per-head state statistics, Δ/α and retention over a long prompt"),
+        "capacity": _verb("capacity", "state size N_S and capacity laws (paper-reported fits)"),
+    },
+    epilog=EPILOG,
+    version=__version__,
+    missing_input_example=("analyze", "--prompt", "{missing}", "--length", "128"),
+)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``stuffed-mamba`` parser (every verb's flags when ``argv`` is None)."""
+    return app.build_parser(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stuffed-mamba`` console script; returns the exit code (2 for bad input)."""
+    return app.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
