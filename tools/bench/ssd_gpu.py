@@ -141,7 +141,7 @@ def run_checks(shape: Shape, device: str) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     backends = ["triton"]
-    if device == "cuda" and ssd._mamba_ssm_available():
+    if device == "cuda" and ssd.dispatch._mamba_ssm_available():
         backends.append("mamba_ssm")
     for dtype in (torch.float32, torch.bfloat16):
         inputs = make_inputs(shape, dtype, device)
@@ -210,7 +210,7 @@ def run_timings(shape: Shape, device: str, rep_ms: int, *, backward: bool, log: 
     elem = torch.finfo(dtype).bits // 8
     essential, with_inter, flops = traffic_and_flops(shape, elem)
     backends = ["triton", "torch"]
-    if device == "cuda" and ssd._mamba_ssm_available():
+    if device == "cuda" and ssd.dispatch._mamba_ssm_available():
         backends.append("mamba_ssm")
     rows = []
     for backend in backends:
@@ -276,7 +276,7 @@ def run_decode_timings(batch: int, shape: Shape, device: str, rep_ms: int, *, lo
     # the state is read and written in fp32; everything else is negligible
     traffic = 2 * 4 * batch * H * P * N
     backends = ["triton", "torch"]
-    if device == "cuda" and ssd._mamba_ssm_available():
+    if device == "cuda" and ssd.dispatch._mamba_ssm_available():
         backends.append("mamba_ssm")
     rows = []
     for backend in backends:

@@ -198,7 +198,8 @@ def test_lc_mamba2_cache_chunked_prefill():
     except ImportError as e:
         pytest.skip(f"lc_core.models.mamba2 is not importable: {e}")
     torch.manual_seed(0)
-    model = Mamba2ForCausalLM(Mamba2Config(d_model=32, n_layers=2, vocab_size=384, d_state=8, headdim=16, chunk_size=8)).eval()
+    model = Mamba2ForCausalLM(Mamba2Config(d_model=32, n_layers=2, vocab_size=384, d_state=8, headdim=16, chunk_size=16))
+    model = model.eval()
     tok = transformers.ByT5Tokenizer()
     one_shot = HFBackend.from_model(model, tok, prefill_chunk_size=0, batch_size=1, disable_tqdm=True)
     assert one_shot._cache_arg == "cache_params"

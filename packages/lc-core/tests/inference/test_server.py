@@ -156,13 +156,16 @@ def test_serve_subcommand_is_registered():
 @pytest.mark.slow
 def test_serve_command_end_to_end(llama_dir):
     """``python -m lc_core serve`` in a subprocess, queried over HTTP (imports torch in a new process)."""
+    import signal
     import subprocess
     import sys
+    import tempfile
 
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - read after the process exits
     proc = subprocess.Popen(
         [sys.executable, "-m", "lc_core", "serve", "--model", str(llama_dir), "--port", "0", "--device", "cpu"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=err,
         text=True,
     )
     try:
@@ -172,6 +175,146 @@ def test_serve_command_end_to_end(llama_dir):
         status, payload = _call(url, "POST", "/v1/completions", {"prompt": "hi", "max_tokens": 3, "temperature": 0})
         assert status == 200 and payload["model"] == str(llama_dir)
         assert payload["usage"]["prompt_tokens"] == 2
+        # a stop while serving (SIGTERM as from a process manager, or Ctrl-C) joins the batch workers: rc 0,
+        # and no "terminate called without an active exception" from a thread killed inside torch
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        err.seek(0)
+        assert b"terminate called" not in err.read()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+# --- issue #10: bad input is a 400, limits, read timeouts, concurrency ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"prompt": "a", "temperature": float("nan")}, "finite"),
+        ({"prompt": "a", "top_p": float("inf")}, "finite"),
+        ({"prompt": "a", "seed": 2**70}, "'seed' must be in"),
+        ({"prompt": "a", "max_tokens": 10**12}, "'max_tokens' must be <= 64"),
+        ({"prompt": "x" * 200, "max_tokens": 8}, "maximum context length is 128 tokens"),
+    ],
+    ids=["nan-temperature", "inf-top_p", "huge-seed", "huge-max_tokens", "over-context"],
+)
+def test_invalid_values_are_400(body, needle):
+    server, _ = serve(ReverseBackend(), model_name="rev", max_length=128, max_tokens_limit=64)
+    try:
+        # json.dumps writes NaN/Infinity literals, which Python's json (and so the server) accepts
+        status, payload = _call(server.url, "POST", "/v1/completions", body)
+        assert status == 400, payload
+        assert needle in payload["error"]["message"]
+    finally:
+        server.close()
+
+
+def test_chat_default_max_tokens_is_capped():
+    server, _ = serve(ReverseBackend(), model_name="rev", max_tokens_limit=5, default_max_tokens=512)
+    try:
+        status, payload = _call(
+            server.url, "POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "abcdefgh"}]}
+        )
+        assert status == 200 and payload["choices"][0]["message"]["content"] == "hgfed"
+    finally:
+        server.close()
+
+
+def test_context_length_defaults_to_the_model_config():
+    from types import SimpleNamespace
+
+    from lc_core.inference.server import FALLBACK_CONTEXT, context_length
+
+    backend = ReverseBackend()
+    assert context_length(backend) == FALLBACK_CONTEXT
+    backend.model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=2048))
+    assert context_length(backend) == 2048
+    assert context_length(backend, 100) == 100
+
+
+def _raw(url: str, data: bytes, timeout: float = 30) -> bytes:
+    import socket
+
+    parts = urllib.parse.urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_non_numeric_content_length_is_400(reverse_server):
+    server, _ = reverse_server
+    reply = _raw(server.url, b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}")
+    assert reply.startswith(b"HTTP/1.1 400") and b"Content-Length" in reply
+
+
+def test_stalled_client_gets_408_and_others_are_served():
+    server, _ = serve(ReverseBackend(), model_name="rev", read_timeout_s=0.5)
+    try:
+        # announces 100 bytes, sends 2, then stalls: the server times the read out instead of waiting forever
+        box: dict[str, bytes] = {}
+        stalled = threading.Thread(
+            target=lambda: box.update(
+                reply=_raw(server.url, b"POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{}")
+            )
+        )
+        stalled.start()
+        status, payload = _call(server.url, "POST", "/v1/completions", {"prompt": "ok", "max_tokens": 2})
+        assert status == 200 and payload["choices"][0]["text"] == "ko"
+        stalled.join(timeout=20)
+        assert box["reply"].startswith(b"HTTP/1.1 408")
+    finally:
+        server.close()
+
+
+class GateBackend(ReverseBackend):
+    """Blocks on prompts starting with 'slow' until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def generate(self, prompts, config):
+        if any(isinstance(p, str) and p.startswith("slow") for p in prompts):
+            self.started.set()
+            assert self.release.wait(timeout=60)
+        return super().generate(prompts, config)
+
+
+@pytest.mark.parametrize("workers,fast_served", [(2, True), (1, False)])
+def test_a_long_request_does_not_block_a_short_one(workers, fast_served):
+    backend = GateBackend()
+    server, _ = serve(backend, model_name="rev", workers=workers, batch_wait_s=0.0)
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    try:
+        slow = pool.submit(_call, server.url, "POST", "/v1/completions", {"prompt": "slow", "max_tokens": 4})
+        assert backend.started.wait(timeout=30)
+        fast = pool.submit(_call, server.url, "POST", "/v1/completions", {"prompt": "fast", "max_tokens": 4})
+        try:
+            status, payload = fast.result(timeout=10)
+            served = status == 200 and payload["choices"][0]["text"] == "tsaf"
+        except concurrent.futures.TimeoutError:
+            served = False
+        # with one worker the fast request waits behind the slow one (this checks the test can fail)
+        assert served is fast_served
+        backend.release.set()
+        assert slow.result(timeout=30)[1]["choices"][0]["text"] == "wols"
+        assert fast.result(timeout=30)[0] == 200
+    finally:
+        backend.release.set()
+        pool.shutdown()
+        server.close()
+
+
+def test_close_joins_the_batch_workers():
+    server, _ = serve(ReverseBackend(), model_name="rev", workers=3)
+    threads = list(server.batcher._threads)
+    assert all(t.is_alive() and not t.daemon for t in threads)
+    server.close(timeout=10)
+    assert not any(t.is_alive() for t in threads)

@@ -283,7 +283,7 @@ def test_auto_class_roundtrip(tmp_path):
 def test_matches_transformers_mamba2(ngroups):
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
-    cfg = tiny_config(ngroups=ngroups, chunk_size=8)
+    cfg = tiny_config(ngroups=ngroups, chunk_size=16)
     ours = randomize_(Mamba2ForCausalLM(cfg).eval())
     hf_kwargs = {
         k: v for k, v in config_to_hf(cfg).items() if k not in ("model_type", "architectures", "rms_norm", "norm_before_gate")
@@ -295,3 +295,67 @@ def test_matches_transformers_mamba2(ngroups):
         a = ours(ids, use_cache=False).logits
         b = theirs(ids, use_cache=False).logits
     assert (a - b).abs().max().item() <= 1e-4
+
+
+@pytest.mark.parametrize("bad", [4, 8, 12, 24, 100], ids=lambda v: f"Q{v}")
+def test_chunk_size_must_be_a_power_of_two_at_least_16(bad):
+    with pytest.raises(ValueError, match=rf"chunk_size must be a power of two >= 16.*got {bad}$"):
+        tiny_config(chunk_size=bad)
+    assert tiny_config(chunk_size=16).chunk_size == 16 and tiny_config(chunk_size=256).chunk_size == 256
+
+
+@pytest.mark.parametrize(
+    ("limit", "lo", "hi"),
+    [((0.0, 0.3), 0.0, 0.3), ((0.2, float("inf")), 0.2, float("inf"))],
+    ids=["upper-only", "lower-only"],
+)
+def test_discretize_dt_one_sided_limits_clamp(limit, lo, hi):
+    # softplus spans ~[0.018, 4.02] here, so each one-sided limit must bite (an ``and`` instead of ``or`` skips it)
+    dt_raw = torch.linspace(-4.0, 4.0, 9, dtype=torch.float64).reshape(1, 9, 1)
+    bias = torch.zeros(1, dtype=torch.float64)
+    dt = discretize_dt(dt_raw, bias, limit, torch.float64)
+    ref = F.softplus(dt_raw).clamp(min=lo, max=hi)
+    assert torch.equal(dt, ref)
+    free = F.softplus(dt_raw)
+    assert ((free < lo) | (free > hi)).any(), "the limit must bite somewhere for the test to mean anything"
+    assert dt.min() >= lo and dt.max() <= hi
+
+
+@pytest.mark.parametrize("segment", [21, 40], ids=["tail5", "tail8"])
+def test_short_tail_segment_runs_on_triton_without_fallback(monkeypatch, segment):
+    """Segmented scans (hooks) end in a segment shorter than ``chunk_size``: the Triton backend must take it as is
+    (the kernel masks a short last chunk) instead of raising or switching to torch. CPU: TRITON_INTERPRET=1."""
+    pytest.importorskip("triton")
+    from lc_core.models.mamba2.hooks import SSMHooks
+    from lc_core.ops.ssd import chunk as triton_chunk
+    from lc_core.ops.ssd import torch_chunk
+    from lc_core.ops.utils import triton_runs_on
+
+    if not triton_runs_on(torch.zeros(1)):
+        pytest.skip("triton cannot run here (no CUDA and no TRITON_INTERPRET=1)")
+    ids = torch.randint(1, 97, (1, 45), generator=torch.Generator().manual_seed(3))
+    ref_model = randomize_(make_model(torch.float32, ssd_backend="torch"))
+    summaries = []
+    hooks = SSMHooks(segment_tokens=segment, on_segment=summaries.append)
+    with torch.no_grad():
+        ref = ref_model(ids, ssm_hooks=hooks, use_cache=False).logits
+    seen = []
+    real = triton_chunk.chunk_ssd_triton
+
+    def spy(*args, **kwargs):
+        seen.append((args[0].shape[1], kwargs["chunk_size"]))
+        return real(*args, **kwargs)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("ssd_backend='triton' must not fall back to torch")
+
+    monkeypatch.setattr(triton_chunk, "chunk_ssd_triton", spy)
+    monkeypatch.setattr(torch_chunk, "chunk_ssd_torch", refuse)
+    model = randomize_(make_model(torch.float32, ssd_backend="triton"))
+    with torch.no_grad():
+        out = model(ids, ssm_hooks=SSMHooks(segment_tokens=segment, on_segment=lambda s: None), use_cache=False).logits
+    n_layers = model.config.n_layers
+    tail = 45 % segment
+    assert len(seen) == n_layers * (45 // segment + 1)
+    assert (tail, 16) in seen, seen  # the short tail ran on Triton with the configured chunk size
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)

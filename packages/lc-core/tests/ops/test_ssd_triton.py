@@ -15,6 +15,7 @@ pytest.importorskip("triton")
 
 from lc_core.ops import ssd  # noqa: E402
 from lc_core.ops.ssd import chunk_ssd_triton, fused_ssd_state_update, naive_recurrent_ssd, naive_ssd_state_update  # noqa: E402
+from lc_core.ops.ssd import dispatch as ssd_dispatch  # noqa: E402
 from lc_core.testing import assert_close, has_cuda, seed_everything  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("poison_empty")
@@ -264,10 +265,10 @@ def test_auto_backend_uses_torch_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_resolve_backend_on_cuda_and_force_naive(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _FakeCuda()
-    monkeypatch.setattr(ssd, "_mamba_ssm_available", lambda: False)
+    monkeypatch.setattr(ssd_dispatch, "_mamba_ssm_available", lambda: False)
     monkeypatch.delenv("LC_FORCE_NAIVE", raising=False)
     assert ssd.resolve_backend("auto", fake) == "triton"
-    monkeypatch.setattr(ssd, "_mamba_ssm_available", lambda: True)
+    monkeypatch.setattr(ssd_dispatch, "_mamba_ssm_available", lambda: True)
     assert ssd.resolve_backend("auto", fake) == "mamba_ssm"
     monkeypatch.setenv("LC_FORCE_NAIVE", "1")
     assert ssd.resolve_backend("auto", fake) == "torch"
@@ -276,7 +277,7 @@ def test_resolve_backend_on_cuda_and_force_naive(monkeypatch: pytest.MonkeyPatch
 
 
 def test_explicit_backends(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ssd, "_mamba_ssm_available", lambda: False)
+    monkeypatch.setattr(ssd_dispatch, "_mamba_ssm_available", lambda: False)
     case = Case(B=1, T=20, H=4, G=2, P=8, N=8, Q=16)
     inputs = make_inputs(case)
     with pytest.raises(ValueError, match="unknown SSD backend"):

@@ -30,6 +30,7 @@ __all__ = [
     "available_backends",
     "BACKENDS",
     "cut_at_stop",
+    "TokenScores",
 ]
 
 # A chat prompt is a list of {"role": "system"|"user"|"assistant", "content": str}.
@@ -73,6 +74,23 @@ class GenerationConfig:
 
     def replace(self, **changes: Any) -> GenerationConfig:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class TokenScores:
+    """Log-probabilities of a token sequence under the model (teacher forcing).
+
+    Args:
+        token_ids: the ``T`` scored tokens.
+        logprobs: ``T`` values; ``logprobs[i] = log p(token_ids[i] | token_ids[:i])``, ``None`` for the
+            first token (nothing conditions it).
+        top: ``T`` lists of the ``k`` most likely ``(token_id, logprob)`` at each position, best first
+            (empty for the first token, or when ``k = 0``).
+    """
+
+    token_ids: list[int]
+    logprobs: list[float | None]
+    top: list[list[tuple[int, float]]]
 
 
 class Backend(abc.ABC):
@@ -123,6 +141,40 @@ class Backend(abc.ABC):
         if len(configs) != n:
             raise ValueError(f"got {len(configs)} generation configs for {n} prompts")
         return configs
+
+    # --- token-level protocol (echo, logprobs, token-id prompts); optional -------------------------------
+
+    @property
+    def supports_tokens(self) -> bool:
+        """Whether :meth:`prompt_ids`, :meth:`generate_tokens` and :meth:`score_tokens` are implemented."""
+        cls = type(self)
+        return cls.generate_tokens is not Backend.generate_tokens and cls.score_tokens is not Backend.score_tokens
+
+    def prompt_ids(self, prompt: Prompt, config: GenerationConfig | None = None) -> list[int]:
+        """Token ids the model is fed for ``prompt``; the default encodes a string prompt as is."""
+        if not isinstance(prompt, str):
+            raise NotImplementedError(f"{type(self).__name__} cannot tokenize chat prompts")
+        return self.encode(prompt)
+
+    def generate_tokens(
+        self, prompts: Sequence[Sequence[int]], config: GenerationConfig | Sequence[GenerationConfig]
+    ) -> list[list[int]]:
+        """Complete token-id prompts; returns the new token ids of each (no EOS, stop strings not cut)."""
+        raise NotImplementedError(f"{type(self).__name__} does not generate from token ids")
+
+    def score_tokens(self, sequences: Sequence[Sequence[int]], top_k: int = 0) -> list[TokenScores]:
+        """Log-probability of every token of each sequence given the tokens before it."""
+        raise NotImplementedError(f"{type(self).__name__} does not score tokens")
+
+    def loglikelihood(self, context: Sequence[int], continuation: Sequence[int]) -> tuple[float, bool]:
+        """``log p(continuation | context)`` and whether greedy decoding would produce the continuation."""
+        (scores,) = self.score_tokens([list(context) + list(continuation)], top_k=1)
+        n = len(context)
+        if n == 0:
+            raise ValueError("loglikelihood needs a non-empty context")
+        total = sum(lp for lp in scores.logprobs[n:] if lp is not None)
+        greedy = all(top and top[0][0] == t for t, top in zip(scores.token_ids[n:], scores.top[n:], strict=True))
+        return float(total), greedy
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, GPU memory)."""

@@ -23,10 +23,18 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from lc_core.inference.base import Backend, GenerationConfig, Prompt, cut_at_stop
+from lc_core.inference.base import Backend, GenerationConfig, Prompt, TokenScores, cut_at_stop
+from lc_core.io import DataError
 from lc_core.logging import get_logger, warn_once
 
-__all__ = ["HFBackend", "resolve_device", "resolve_dtype", "render_chat_fallback"]
+__all__ = [
+    "HFBackend",
+    "BrokenCheckpointError",
+    "check_loaded_weights",
+    "resolve_device",
+    "resolve_dtype",
+    "render_chat_fallback",
+]
 
 logger = get_logger(__name__)
 
@@ -63,6 +71,56 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     return _DTYPES[dtype]
 
 
+class BrokenCheckpointError(DataError):
+    """A checkpoint whose weights do not fit its model: missing, unexpected or mis-shaped keys, or non-finite values.
+
+    A user error (one line, exit 2 in the CLIs) naming the checkpoint path and the first offending keys.
+    """
+
+
+def _first(keys: Any, n: int = 3) -> str:
+    keys = sorted(str(k) for k in keys)
+    more = f" (and {len(keys) - n} more)" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
+
+
+def check_loaded_weights(model: Any, loading_info: dict[str, Any] | None, path: str, *, strict: bool = True) -> None:
+    """Refuse a model whose checkpoint did not fill it exactly, or whose parameters are not all finite.
+
+    transformers re-initialises a missing tensor at random and drops an unexpected one with only a log line, so
+    a truncated or mis-converted checkpoint would otherwise generate plausible garbage (and NaN weights generate
+    ``''``).
+
+    Args:
+        model: the loaded ``PreTrainedModel``.
+        loading_info: ``from_pretrained(..., output_loading_info=True)``'s second value (``missing_keys``,
+            ``unexpected_keys``, ``mismatched_keys``, ``error_msgs``); ``None`` skips the key checks.
+        path: the checkpoint folder or name, for the message.
+        strict: ``False`` downgrades missing/unexpected/mis-shaped keys to a warning (non-finite weights stay
+            an error: no output of such a model means anything).
+
+    Raises:
+        BrokenCheckpointError: naming ``path`` and the first keys.
+    """
+    info = loading_info or {}
+    problems = []
+    for what, keys in (
+        ("missing", info.get("missing_keys") or ()),
+        ("unexpected", info.get("unexpected_keys") or ()),
+        ("mis-shaped", [k[0] if isinstance(k, tuple) else k for k in info.get("mismatched_keys") or ()]),
+    ):
+        if keys:
+            problems.append(f"{len(keys)} {what} key{'s' if len(keys) > 1 else ''}: {_first(keys)}")
+    if problems:
+        msg = "checkpoint does not match the model: " + "; ".join(problems)
+        if strict:
+            raise BrokenCheckpointError(msg + " (pass strict=false to load it anyway)", path=path)
+        logger.warning("%s: %s; loading anyway (strict=false): those weights are random", path, msg)
+    bad = [name for name, p in model.named_parameters() if p.is_floating_point() and not bool(torch.isfinite(p).all())]
+    if bad:
+        raise BrokenCheckpointError(f"non-finite (NaN/inf) values in {len(bad)} weight tensor(s): {_first(bad)}", path=path)
+
+
 def render_chat_fallback(messages: Sequence[Any]) -> str:
     """Plain ``role: content`` lines plus ``assistant:``, for tokenizers without a chat template."""
     lines = [f"{m['role']}: {m['content']}" for m in messages]
@@ -89,6 +147,12 @@ class HFBackend(Backend):
         max_length: the model's context; a longer ``prompt + max_new_tokens`` has its prompt truncated in
             the middle (with a warning). ``None`` = never truncate.
         disable_tqdm: hide the progress bar.
+        strict: a checkpoint with missing, unexpected or mis-shaped keys is a :class:`BrokenCheckpointError`;
+            ``False`` loads it with a warning (the missing weights are random). Non-finite weights are always
+            an error.
+
+    Raises:
+        BrokenCheckpointError: the checkpoint does not fill the model exactly, or holds NaN/inf weights.
     """
 
     name = "hf"
@@ -106,6 +170,7 @@ class HFBackend(Backend):
         trust_remote_code: bool = False,
         max_length: int | None = None,
         disable_tqdm: bool = False,
+        strict: bool = True,
     ) -> None:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -135,7 +200,10 @@ class HFBackend(Backend):
             ) from e
         cls = AutoModelForSeq2SeqLM if getattr(config, "is_encoder_decoder", False) else AutoModelForCausalLM
         logger.info("loading %s from %s (%s, %s)", cls.__name__, path, dev, torch_dtype)
-        hf_model = cls.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+        hf_model, loading_info = cls.from_pretrained(
+            path, dtype=torch_dtype, trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+        check_loaded_weights(hf_model, loading_info, path, strict=strict)
         try:
             tok = AutoTokenizer.from_pretrained(tok_path, trust_remote_code=trust_remote_code)
         except (OSError, ValueError) as e:
@@ -513,6 +581,91 @@ class HFBackend(Backend):
         # decoder-only outputs repeat the prompt; encoder-decoder outputs start with the decoder start token
         skip = 1 if self.is_encoder_decoder else input_ids.shape[1]
         return [row[skip:].tolist() for row in seqs]
+
+    # --- token-level protocol (used by ``lc-core serve`` for echo, logprobs and token-id prompts) ---------
+
+    def generate_tokens(
+        self, prompts: Sequence[Sequence[int]], config: GenerationConfig | Sequence[GenerationConfig]
+    ) -> list[list[int]]:
+        """Complete token-id prompts (fed as given: no BOS added, no truncation); returns the new ids of each.
+
+        EOS is not included; stop strings end decoding but are not cut from the ids.
+        """
+        configs = self._configs(len(prompts), config)
+        token_lists = [list(p) for p in prompts]
+        for i, ids in enumerate(token_lists):
+            if not ids:
+                raise ValueError(f"prompt {i} has no tokens")
+        order = sorted(range(len(token_lists)), key=lambda i: -len(token_lists[i]))
+        outputs: list[list[int]] = [[] for _ in token_lists]
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch_ids = [token_lists[i] for i in idx]
+            batch_cfgs = [configs[i] for i in idx]
+            if self.uses_decode_loop:
+                new_tokens = self._decode_loop(batch_ids, batch_cfgs)
+            else:
+                new_tokens = self._generate_fallback(batch_ids, batch_cfgs)
+            for i, toks in zip(idx, new_tokens, strict=True):
+                outputs[i] = list(toks)
+        return outputs
+
+    @torch.inference_mode()
+    def score_tokens(self, sequences: Sequence[Sequence[int]], top_k: int = 0) -> list[TokenScores]:
+        """Teacher-forced log-probabilities of each sequence (fp32 log-softmax), one sequence at a time.
+
+        Causal LMs with a cache run in chunks of ``prefill_chunk_size`` tokens continuing the cache (as the
+        prefill does), so a long sequence never materialises ``[T, V]`` logits at once.
+        """
+        if self.is_encoder_decoder:
+            raise NotImplementedError("scoring is implemented for causal LMs only")
+        results = []
+        for n, seq in enumerate(sequences):
+            ids = [int(t) for t in seq]
+            if not ids:
+                raise ValueError(f"sequence {n} has no tokens")
+            logprobs: list[float | None] = [None]
+            top: list[list[tuple[int, float]]] = [[]]
+            if len(ids) > 1:
+                inputs = torch.tensor([ids[:-1]], dtype=torch.long, device=self.device)
+                targets = torch.tensor(ids[1:], dtype=torch.long, device=self.device)
+                total = inputs.shape[1]
+                chunk = (self.prefill_chunk_size or total) if self._cache_arg is not None else total
+                cache = None
+                for start in range(0, total, chunk):
+                    end = min(start + chunk, total)
+                    logits, cache = self._chunk_logits(inputs[:, start:end], cache, start)
+                    lp = torch.log_softmax(logits.float(), dim=-1)  # [t, V]
+                    logprobs.extend(lp.gather(1, targets[start:end, None])[:, 0].tolist())
+                    if top_k > 0:
+                        values, indices = lp.topk(min(top_k, lp.shape[-1]), dim=-1)
+                        top.extend(
+                            list(zip(i_row, v_row, strict=True))
+                            for i_row, v_row in zip(indices.tolist(), values.tolist(), strict=True)
+                        )
+                    else:
+                        top.extend([] for _ in range(end - start))
+            results.append(TokenScores(token_ids=ids, logprobs=logprobs, top=top))
+        return results
+
+    def _chunk_logits(self, input_ids: torch.Tensor, cache: Any, past: int) -> tuple[torch.Tensor, Any]:
+        """All-position logits ``[t, V]`` of one unpadded row ``input_ids`` ``[1, t]`` after ``past`` tokens."""
+        t = input_ids.shape[1]
+        kwargs: dict[str, Any] = {"input_ids": input_ids}
+        if self._cache_arg is not None:
+            kwargs["use_cache"] = True
+            kwargs["attention_mask"] = torch.ones((1, past + t), dtype=torch.long, device=input_ids.device)
+            if cache is not None:
+                kwargs[self._cache_arg] = cache
+            if self._takes_position_ids:
+                kwargs["position_ids"] = torch.arange(past, past + t, device=input_ids.device)[None]
+            if self._takes_cache_position:
+                kwargs["cache_position"] = torch.arange(past, past + t, device=input_ids.device)
+        out = self.model(**kwargs)
+        new_cache = getattr(out, "past_key_values", None)
+        if new_cache is None:
+            new_cache = getattr(out, "cache_params", None)
+        return out.logits[0], new_cache
 
     def close(self) -> None:
         """Drop the model so its memory can be freed."""

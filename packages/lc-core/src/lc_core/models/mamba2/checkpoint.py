@@ -30,6 +30,7 @@ from lc_core.models.mamba2.configuration import Mamba2Config
 
 __all__ = [
     "CheckpointError",
+    "decode_special_floats",
     "detect_format",
     "config_from_state_spaces",
     "config_from_hf",
@@ -104,10 +105,29 @@ class CheckpointError(DataError):
     """A checkpoint that does not match its config (names the file and the key or config field)."""
 
 
+_FLOAT_TAGS = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def decode_special_floats(obj: Any) -> Any:
+    """Turn transformers' ``{"__float__": "Infinity"}`` tags (``save_pretrained`` of 5.x) back into floats.
+
+    ``PreTrainedConfig.to_json_string`` writes ``inf``/``nan`` that way so other JSON engines can read the file;
+    a plain ``json.load`` keeps the dict, so every ``config.json`` we read goes through here. Plain JSON
+    ``Infinity`` (Python's own writer) is read by ``json.load`` already.
+    """
+    if isinstance(obj, dict):
+        if set(obj) == {"__float__"} and obj["__float__"] in _FLOAT_TAGS:
+            return _FLOAT_TAGS[obj["__float__"]]
+        return {k: decode_special_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode_special_floats(v) for v in obj]
+    return obj
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+            data = decode_special_floats(json.load(f))
     except FileNotFoundError:
         raise CheckpointError("config.json not found", path=path) from None
     except json.JSONDecodeError as e:
@@ -389,7 +409,10 @@ def load_checkpoint(
     elif fmt == "hf":
         config = config_from_hf(raw, cfg_path)
     else:
-        config = Mamba2Config.from_dict({k: v for k, v in raw.items() if k not in ("model_type", "transformers_version")})
+        try:
+            config = Mamba2Config.from_dict({k: v for k, v in raw.items() if k not in ("model_type", "transformers_version")})
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(str(e), path=cfg_path) from None
     for key, value in config_overrides.items():
         setattr(config, key, value)
     sd, weights_file = read_state_dict(folder)

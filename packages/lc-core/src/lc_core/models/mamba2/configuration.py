@@ -40,7 +40,8 @@ class Mamba2Config(PreTrainedConfig):
         expand: ``d_inner = expand * d_model``.
         headdim: head width ``P``; ``nheads = d_inner / headdim``.
         ngroups: groups ``G`` sharing B and C (alias ``n_groups``); must divide ``nheads``.
-        chunk_size: SSD chunk length ``Q``.
+        chunk_size: SSD chunk length ``Q``, a power of two ``>= 16`` (checked here, once, so every SSD backend
+            runs the same chunking; a sequence shorter than ``Q`` or a short last chunk is fine).
         dt_min: smallest initial step Δ.
         dt_max: largest initial step Δ.
         dt_init_floor: lower clamp of the initial Δ.
@@ -108,6 +109,11 @@ class Mamba2Config(PreTrainedConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Mamba2Config.{name} must be a positive integer, got {value!r}")
+        if self.chunk_size < 16 or self.chunk_size & (self.chunk_size - 1):
+            raise ValueError(
+                f"Mamba2Config.chunk_size must be a power of two >= 16 (16, 32, 64, 128, 256, ...; the Triton and "
+                f"mamba_ssm SSD kernels need it), got {self.chunk_size}"
+            )
         if self.pad_vocab_size_multiple > 1 and self.vocab_size % self.pad_vocab_size_multiple:
             self.vocab_size += self.pad_vocab_size_multiple - self.vocab_size % self.pad_vocab_size_multiple
         self.dt_limit = tuple(float(v) for v in self.dt_limit)

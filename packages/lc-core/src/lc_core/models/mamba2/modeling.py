@@ -39,6 +39,7 @@ from lc_core.models.mamba2.cache import Mamba2Cache
 from lc_core.models.mamba2.configuration import Mamba2Config
 from lc_core.models.mamba2.hooks import LayerKnobs, SegmentSummary, SSMHooks, normalize_state, resolve_knobs
 from lc_core.ops.conv1d import causal_conv1d, causal_conv1d_update
+from lc_core.ops.ssd.dispatch import chunk_ssd, ssd_state_update
 from lc_core.ops.ssd.naive import compute_dtype
 from lc_core.ops.ssd.torch_chunk import chunk_ssd_torch
 
@@ -54,33 +55,6 @@ __all__ = [
     "Mamba2CausalLMOutput",
     "discretize_dt",
 ]
-
-
-def _dispatched(name: str, torch_fn: Any, backend: str) -> Any:
-    # the dispatchers live in the kernels package; fall back to torch if it is not importable in this build
-    if backend == "torch":
-        return torch_fn
-    try:
-        import lc_core.ops.ssd as ssd_ops
-
-        dispatcher = getattr(ssd_ops, name)
-    except (ImportError, AttributeError):
-        return torch_fn
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        return dispatcher(*args, backend=backend, **kwargs)
-
-    return run
-
-
-def _chunk_ssd(backend: str) -> Any:
-    return _dispatched("chunk_ssd", chunk_ssd_torch, backend)
-
-
-def _ssd_state_update(backend: str) -> Any:
-    from lc_core.ops.ssd.naive import naive_ssd_state_update
-
-    return _dispatched("ssd_state_update", naive_ssd_state_update, backend)
 
 
 def discretize_dt(
@@ -241,7 +215,7 @@ class Mamba2Mixer(nn.Module):
             offset = cache.seqlen_offset if cache is not None else 0
             y, state = self._segmented_scan(x_ssm, dt, A, B, C, state, seq_idx, log_alpha, hooks, knobs, offset)
         elif seqlen == 1 and cache is not None and log_alpha is None and seq_idx is None:
-            y, state = _ssd_state_update(self.config.ssd_backend)(state, x_ssm[:, 0], dt[:, 0], A, B[:, 0], C[:, 0])
+            y, state = ssd_state_update(state, x_ssm[:, 0], dt[:, 0], A, B[:, 0], C[:, 0], backend=self.config.ssd_backend)
             y = y[:, None]
         else:
             y, state = self._scan(x_ssm, dt, A, B, C, state, seq_idx, log_alpha)
@@ -270,7 +244,7 @@ class Mamba2Mixer(nn.Module):
             return chunk_ssd_torch(
                 x, dt, A, B, C, chunk_size=q, initial_state=state, seq_idx=seq_idx, log_decay_offset=log_alpha
             )
-        return _chunk_ssd(self.config.ssd_backend)(x, dt, A, B, C, chunk_size=q, initial_state=state, seq_idx=seq_idx)
+        return chunk_ssd(x, dt, A, B, C, chunk_size=q, initial_state=state, seq_idx=seq_idx, backend=self.config.ssd_backend)
 
     def _segmented_scan(
         self,
@@ -301,7 +275,7 @@ class Mamba2Mixer(nn.Module):
                 state = state * keep[:, None, None, None]
             y, state = self._scan(
                 x[:, sl], dt[:, sl], A, B[:, sl], C[:, sl], state,
-                seq_idx[:, sl] if seq_idx is not None else None, log_alpha, chunk_size=min(self.chunk_size, n),
+                seq_idx[:, sl] if seq_idx is not None else None, log_alpha,
             )  # fmt: skip
             ys.append(y)
             if hooks.on_segment is not None:
