@@ -90,6 +90,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "subchar": ("subchar", ["train", "tables", "plot"]),
     "eren": ("eren", ["hf", "api", "dense", "ann"]),
     "stuffed-mamba": ("stuffed_mamba", ["plot"]),
+    "readin": ("readin", ["hf", "train", "datasets", "plot"]),
 }
 
 

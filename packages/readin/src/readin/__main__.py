@@ -1,0 +1,7 @@
+"""``python -m readin`` = ``readin``."""
+
+import sys
+
+from readin.cli import main
+
+sys.exit(main())

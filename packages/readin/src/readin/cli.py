@@ -1,0 +1,47 @@
+"""The ``readin`` console script (lazy verbs on :mod:`lc_core.cli`; each verb lives in :mod:`readin.commands`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from lc_core.cli import App, Command
+
+__all__ = ["main", "app"]
+
+EPILOG = """quick start:
+  readin check data/realtypo/afqmc_balanced --task afqmc          # load and align the 7 splits, print their sizes
+  readin score data/realtypo/afqmc_balanced --task afqmc --preds preds/ --out results
+"""
+
+
+def _cmd(name: str, help: str) -> Command:
+    return Command(f"readin.commands:{name}", f"readin.commands:add_{name}_arguments", help)
+
+
+def _version() -> str:
+    from readin import __version__
+
+    return __version__
+
+
+app = App(
+    prog="readin",
+    description="READIN: Chinese input-noise robustness benchmark (keyboard/speech noise, clean/average/worst metrics).",
+    commands={
+        "check": _cmd("check", "load a task's clean and noisy splits, check their alignment, print sizes"),
+        "score": _cmd("score", "score prediction files: clean / average / worst per channel"),
+    },
+    epilog=EPILOG,
+    version=_version(),
+    missing_input_example=("check", "{missing}", "--task", "afqmc"),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``readin`` console script."""
+    return app.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

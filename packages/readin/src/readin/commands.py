@@ -1,0 +1,143 @@
+"""The verbs of the ``readin`` console script: ``add_<verb>_arguments(parser)`` and ``<verb>(args) -> int``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from lc_core.cli import UserError
+from lc_core.io import DataError, iter_jsonl
+from lc_core.logging import get_logger
+from lc_core.report import emit, markdown_table
+from readin.data import Benchmark, load_benchmark
+from readin.tasks import TASKS
+
+logger = get_logger(__name__)
+
+
+def _add_data_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a task folder (test_clean/test.json, test_noisy_<noise>_<i>/test.json or flat files)")
+    p.add_argument("--task", required=True, help=f"task: {', '.join(TASKS)}")
+    p.add_argument("--noises", nargs="+", default=["keyboard", "asr"], help="channels to load (asr alias: speech)")
+    p.add_argument("--no-check", action="store_true", help="do not compare the un-noised fields with the clean rows")
+
+
+def _load(args: argparse.Namespace) -> Benchmark:
+    if not Path(args.data).exists():
+        raise FileNotFoundError(f"{args.data}: no such file or directory")
+    return load_benchmark(args.data, args.task, noises=args.noises, check=not args.no_check)
+
+
+# ---- check ------------------------------------------------------------------------------------------------------
+
+
+def add_check_arguments(p: argparse.ArgumentParser) -> None:
+    _add_data_arguments(p)
+
+
+def check(args: argparse.Namespace) -> int:
+    bench = _load(args)
+    rows = [{"split": name, "rows": len(s), "file": str(s.path)} for name, s in bench.splits.items()]
+    print(markdown_table(rows), end="")
+    return 0
+
+
+# ---- score ------------------------------------------------------------------------------------------------------
+
+
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    _add_data_arguments(p)
+    p.add_argument(
+        "--preds",
+        required=True,
+        help="folder of <split>.jsonl (clean.jsonl, keyboard_1.jsonl...): {'id' or 'clean_index', 'prediction'} per line",
+    )
+    p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership, as READIN's script")
+    p.add_argument("--model", default="model", help="the model name in the table and the results folder")
+    p.add_argument("--out", default="results", help="results root (<out>/<model>/results_<time>.{json,md})")
+
+
+def read_predictions(path: Path, bench: Benchmark, split: str) -> dict[int, Any]:
+    """``clean_index -> prediction`` from a predictions file (rows keyed by ``clean_index``, ``id`` or position)."""
+    clean = bench.clean.rows
+    ids = {r["id"]: i for i, r in enumerate(clean) if "id" in r}
+    positions = bench.splits[split].index
+    out: dict[int, Any] = {}
+    for n, (line, row) in enumerate(iter_jsonl(path)):
+        if "prediction" not in row:
+            raise DataError("missing required field", path=path, line=line, field="prediction")
+        if "clean_index" in row:
+            key = row["clean_index"]
+            if not isinstance(key, int) or not 0 <= key < len(clean):
+                raise DataError(
+                    f"not an index of the clean split (0..{len(clean) - 1})", path=path, line=line, field="clean_index"
+                )
+        elif "id" in row and ids:
+            if row["id"] not in ids:
+                raise DataError(f"id {row['id']!r} is not in the clean split", path=path, line=line, field="id")
+            key = ids[row["id"]]
+        else:
+            if n >= len(positions):
+                raise DataError(f"more predictions than the {len(positions)} rows of split {split}", path=path, line=line)
+            key = positions[n]
+        out[key] = row["prediction"]
+    return out
+
+
+def score_benchmark(bench: Benchmark, preds: dict[str, dict[int, Any]], *, legacy: bool = False) -> dict[str, Any]:
+    """Scores per channel: ``{"clean": {...}, "keyboard": {...}, "asr": {...}}`` in the metrics' units."""
+    from readin import metrics
+
+    clean_rows = bench.clean.rows
+    n = len(clean_rows)
+    if "clean" not in preds:
+        raise UserError("no predictions for the clean split (clean.jsonl)")
+    missing = sorted(set(range(n)) - set(preds["clean"]))
+    if missing:
+        raise UserError(f"clean predictions miss {len(missing)} examples (first clean index: {missing[0]})")
+    clean = [preds["clean"][i] for i in range(n)]
+    out: dict[str, Any] = {}
+    for noise in bench.noises():
+        versions = [preds[s.name] for s in bench.versions(noise) if s.name in preds]
+        if not versions:
+            continue
+        task = bench.task.name
+        if task == "afqmc":
+            out[noise] = metrics.afqmc_scores([r["label"] for r in clean_rows], clean, versions)
+        elif task == "cmrc":
+            golds = [[a["text"] for a in r["answers"]] for r in clean_rows]
+            out[noise] = metrics.cmrc_scores(golds, clean, versions, legacy=legacy)
+        elif task == "wmt":
+            out[noise] = metrics.wmt_scores([r["en"] for r in clean_rows], clean, versions)
+        else:
+            raise UserError(f"scoring {task} is not implemented yet")
+    return out
+
+
+def score(args: argparse.Namespace) -> int:
+    from readin.report import table1, table2
+
+    bench = _load(args)
+    folder = Path(args.preds)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such directory")
+    preds = {}
+    for name in bench.splits:
+        path = folder / f"{name}.jsonl"
+        if path.is_file():
+            preds[name] = read_predictions(path, bench, name)
+    scores = score_benchmark(bench, preds, legacy=args.legacy)
+    task = bench.task.name
+    if task in ("afqmc", "cmrc"):
+        table = table1([{"noise": noise, "model": args.model, **s} for noise, s in scores.items()])
+    else:
+        key = "bleu"
+        rec = {task: {"clean": next(iter(scores.values()))[f"{key}_clean"] if scores else None}}
+        for noise, s in scores.items():
+            rec[task][noise] = {"avg": s[f"{key}_avg"], "worst": s[f"{key}_worst"]}
+        table = table2([{"model": args.model, **rec}])
+    print(table, end="")
+    paths = emit(args.out, args.model, {"task": task, "scores": scores}, table, config=vars(args), packages=["readin"])
+    logger.info("wrote %s", paths.json)
+    return 0

@@ -1,0 +1,36 @@
+import json
+
+from readin.cli import main
+from readin.sample import write_jsonl
+
+
+def test_check_prints_splits(task_dir, capsys):
+    root = task_dir("afqmc")
+    assert main(["check", str(root), "--task", "afqmc"]) == 0
+    out = capsys.readouterr().out
+    assert "keyboard_3" in out and "asr_1" in out
+
+
+def test_score_afqmc_end_to_end(task_dir, tmp_path, capsys):
+    root = task_dir("afqmc")
+    preds = tmp_path / "preds"
+    write_jsonl(preds / "clean.jsonl", [{"prediction": p} for p in (1, 1, 0, 0)])
+    for noise in ("keyboard", "asr"):
+        for i, v in enumerate(([1, 0, 0, 0], [1, 1, 0, 1], [1, 1, 0, 0]), start=1):
+            write_jsonl(preds / f"{noise}_{i}.jsonl", [{"clean_index": j, "prediction": p} for j, p in enumerate(v)])
+    out_dir = tmp_path / "results"
+    assert main(["score", str(root), "--task", "afqmc", "--preds", str(preds), "--model", "toy", "--out", str(out_dir)]) == 0
+    table = capsys.readouterr().out
+    assert "| Keyboard | toy | 100.00 | 83.33 | 50.00 |" in table
+    record = json.loads(next((out_dir / "toy").glob("results_*.json")).read_text())
+    assert record["scores"]["asr"]["neg_worst"] == 0.5
+
+
+def test_bad_prediction_file_is_one_line(task_dir, tmp_path, capsys):
+    root = task_dir("cmrc")
+    preds = tmp_path / "p"
+    write_jsonl(preds / "clean.jsonl", [{"id": "x", "prediction": "北京"}])
+    rc = main(["score", str(root), "--task", "cmrc", "--preds", str(preds), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    first = err.strip().splitlines()[0]
+    assert rc == 2 and first.startswith("readin: error: ") and "clean.jsonl:1: field 'id'" in first
