@@ -11,6 +11,11 @@ lets token-exact sizing (infbench) and API backends count tokens without downloa
 
 Ids: ``pad=0``, ``eos=1``, ``unk=2``, UTF-8 byte ``b`` -> ``b + 3``; ids ``259 ..`` are the ByT5 sentinel
 tokens ``<extra_id_0>, <extra_id_1>, ...`` (as transformers 5 numbers them).
+
+One deliberate difference from ``ByT5Tokenizer``: text is always bytes. ByT5 matches the strings ``</s>``,
+``<pad>``, ``<unk>`` and ``<extra_id_N>`` inside the text and emits their special ids (``encode("</s>") ==
+[1]``), so such text does not round-trip and a document quoting ``</s>`` would end the prompt. Here any
+string round-trips losslessly; the ids equal ByT5's ``encode(text, split_special_tokens=True)``.
 """
 
 from __future__ import annotations

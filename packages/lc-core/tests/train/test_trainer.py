@@ -38,6 +38,37 @@ def _cfg(tmp_path: Path, name: str, **kw) -> TrainConfig:
     return TrainConfig(**{**base, **kw})
 
 
+def _assert_same_checkpoint(a: Path, b: Path) -> None:
+    """Final weights and optimizer state (moments, step counts, param groups) equal bit for bit."""
+    from safetensors.torch import load_file
+
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert wa.keys() == wb.keys() and wa
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), f"weight {key} differs"
+    oa = torch.load(a / "optimizer.pt", map_location="cpu", weights_only=True)
+    ob = torch.load(b / "optimizer.pt", map_location="cpu", weights_only=True)
+
+    def same(x, y, where: str) -> None:
+        assert type(x) is type(y), where
+        if isinstance(x, torch.Tensor):
+            assert x.dtype == y.dtype and torch.equal(x, y), f"optimizer {where} differs"
+        elif isinstance(x, dict):
+            assert x.keys() == y.keys(), where
+            for k in x:
+                same(x[k], y[k], f"{where}.{k}")
+        elif isinstance(x, list | tuple):
+            assert len(x) == len(y), where
+            for i, (u, v) in enumerate(zip(x, y, strict=True)):
+                same(u, v, f"{where}[{i}]")
+        else:
+            assert x == y, f"optimizer {where}: {x!r} != {y!r}"
+
+    same(oa, ob, "state")
+    moments = [v for v in oa["state"].values() if isinstance(v, dict) and "exp_avg" in v]
+    assert moments and any(m["exp_avg"].abs().sum() > 0 for m in moments), "optimizer moments must be present"
+
+
 def _rows(out_dir: str | Path, kind: str = "train") -> list[dict]:
     lines = (Path(out_dir) / "metrics.jsonl").read_text().splitlines()
     return [r for r in map(json.loads, lines) if r["kind"] == kind]
@@ -92,6 +123,7 @@ def test_exact_resume_after_a_crash(tiny_llama, packed, tmp_path) -> None:
     assert [r["step"] for r in rows] == list(range(1, 9))
     assert [r["loss"] for r in rows] == [r["loss"] for r in _rows(straight.out_dir)]
     assert [r["grad_norm"] for r in rows] == [r["grad_norm"] for r in _rows(straight.out_dir)]
+    _assert_same_checkpoint(resumed.checkpoint, straight.checkpoint)
 
 
 def test_stop_training_saves_and_resume_finishes(packed, tmp_path) -> None:
@@ -183,11 +215,24 @@ def test_seq_len_mismatch_is_rejected(packed, tmp_path) -> None:
         train(lambda: ToyCausalLM(ToyConfig()), _cfg(tmp_path, "mismatch", seq_len=32), packed)
 
 
-def test_bf16_on_cpu_falls_back_to_fp32(packed, tmp_path, caplog) -> None:
+def test_bf16_on_cpu_falls_back_to_fp32(packed, tmp_path, caplog, monkeypatch) -> None:
+    from lc_core import logging as lc_logging
+
+    # the warning is logged once per process: forget earlier ones so this test sees it
+    monkeypatch.setattr(lc_logging, "_WARNED", set())
+    seen: list[tuple[torch.dtype, torch.dtype]] = []
+
+    def loss_fn(model, input_ids, targets):
+        logits = model(input_ids=input_ids).logits
+        seen.append((logits.dtype, next(model.parameters()).dtype))
+        return causal_lm_loss(model, input_ids, targets)
+
     cfg = _cfg(tmp_path, "bf16", max_steps=1, warmup_steps=0, dtype="bf16")
-    with caplog.at_level("WARNING"):
-        result = train(lambda: ToyCausalLM(ToyConfig()), cfg, packed, device="cpu")
+    with caplog.at_level("WARNING", logger="lc_core.train.trainer"):
+        result = train(lambda: ToyCausalLM(ToyConfig()), cfg, packed, device="cpu", loss_fn=loss_fn)
     assert torch.isfinite(torch.tensor(result.final_loss))
+    assert "dtype=bf16 needs CUDA; training in fp32 on CPU" in caplog.text
+    assert seen and all(s == (torch.float32, torch.float32) for s in seen), seen
 
 
 @pytest.mark.gpu
@@ -247,3 +292,5 @@ def test_exact_resume_after_kill_9(corpus_jsonl, tmp_path, subprocess_env, pytho
     rows = _rows(cfg.out_dir)
     assert [r["step"] for r in rows] == list(range(1, 13))
     assert [r["loss"] for r in rows] == [r["loss"] for r in _rows(straight.out_dir)]
+    assert resumed.checkpoint.name == straight.checkpoint.name == "step_00000012"
+    _assert_same_checkpoint(resumed.checkpoint, straight.checkpoint)

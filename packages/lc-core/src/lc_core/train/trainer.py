@@ -204,7 +204,36 @@ def train(
         shutdown_distributed(info)
 
 
-def _train(
+@dataclass(kw_only=True)
+class _Run:
+    """Everything one training run carries between its phases (built by :func:`_setup`)."""
+
+    cfg: TrainConfig
+    info: DistInfo
+    out_dir: Path
+    accum: int
+    model: nn.Module
+    forward_model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: PackedLoader
+    held_out: list[torch.Tensor] | None
+    state: TrainState
+    callbacks: list[Callback]
+    loss_fn: LossFn
+    n_params: int
+    store: ResultsStore | None = None
+    resumed_from: int | None = None
+    last_ckpt: Path | None = None
+    eval_loss: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        if self.store is not None:
+            self.store.add(row)
+
+
+def _setup(
     model_fn: Callable[[], nn.Module] | nn.Module,
     cfg: TrainConfig,
     data: PackedDataset,
@@ -213,16 +242,14 @@ def _train(
     loss_fn: LossFn,
     shard_units: Callable[[nn.Module], list[nn.Module]] | None,
     info: DistInfo,
-) -> TrainResult:
+) -> _Run:
+    """Seed, build and wrap the model, the optimizer and the loaders; resume from the newest checkpoint."""
     out_dir = Path(cfg.out_dir)
-    accum = cfg.grad_accum_steps(info.world_size)
     seed_everything(cfg.seed)
     model = model_fn() if not isinstance(model_fn, nn.Module) else model_fn
     model = model.to(info.device)
     model.train()
     model = wrap_model(model, cfg.distributed, info, shard_units=shard_units)
-    # the compiled wrapper only runs forward passes; state dicts and checkpoints use the plain module names
-    forward_model = torch.compile(model) if cfg.compile else model
     optimizer = build_optimizer(model, cfg)
     loader = PackedLoader(
         data,
@@ -243,81 +270,201 @@ def _train(
         if eval_data is not None
         else None
     )
-    state = TrainState(config=cfg, model=model, optimizer=optimizer, rank=info.rank, world_size=info.world_size)
-
-    resumed_from = None
+    run = _Run(
+        cfg=cfg,
+        info=info,
+        out_dir=out_dir,
+        accum=cfg.grad_accum_steps(info.world_size),
+        model=model,
+        # the compiled wrapper only runs forward passes; state dicts and checkpoints use the plain module names
+        forward_model=torch.compile(model) if cfg.compile else model,
+        optimizer=optimizer,
+        loader=loader,
+        held_out=held_out,
+        state=TrainState(config=cfg, model=model, optimizer=optimizer, rank=info.rank, world_size=info.world_size),
+        callbacks=callbacks,
+        loss_fn=loss_fn,
+        n_params=sum(p.numel() for p in model.parameters()),
+    )
     ckpt = latest_checkpoint(out_dir) if cfg.resume else None
     if ckpt is not None:
         saved = load_checkpoint(ckpt, model=model, optimizer=optimizer, info=info)
         loader.load_state_dict(saved["data"])
-        state.step = int(saved["step"])
-        state.tokens_seen = int(saved["tokens_seen"])
-        state.elapsed_s = float(saved["elapsed_s"])
-        state.loss = float(saved.get("loss", float("nan")))
-        resumed_from = state.step
+        run.state.step = int(saved["step"])
+        run.state.tokens_seen = int(saved["tokens_seen"])
+        run.state.elapsed_s = float(saved["elapsed_s"])
+        run.state.loss = float(saved.get("loss", float("nan")))
+        run.resumed_from = run.state.step
+        run.last_ckpt = ckpt
     elif info.is_main and (out_dir / "metrics.jsonl").exists():
         logger.warning("%s: no checkpoint to resume from; starting over and replacing metrics.jsonl", out_dir)
-    store = None
     if info.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out_dir / "config.json", cfg.to_dict())
-        store = _metrics_store(out_dir, state.step)
-    n_params = sum(p.numel() for p in model.parameters())
+        run.store = _metrics_store(out_dir, run.state.step)
     logger.info(
         "training %s (%d params) for %d steps: %d ranks x %d accum x %d seq x %d tokens",
         type(model).__name__,
-        n_params,
+        run.n_params,
         cfg.max_steps,
         info.world_size,
-        accum,
+        run.accum,
         cfg.micro_batch_size,
         cfg.seq_len,
     )
+    return run
 
-    history: list[dict[str, Any]] = []
-    eval_loss: float | None = None
-    last_ckpt: Path | None = ckpt
-    tokens_per_step = cfg.tokens_per_step
 
-    def record(row: dict[str, Any]) -> None:
-        history.append(row)
-        if store is not None:
-            store.add(row)
+def _step(run: _Run, params: list[nn.Parameter]) -> tuple[float, float, float]:
+    """One optimizer step (``accum`` micro-batches, clip, AdamW); updates ``run.state``.
 
-    def run_eval() -> None:
-        nonlocal eval_loss
-        if held_out is None:
-            return
-        metrics = evaluate(
-            forward_model, held_out, cfg=cfg, device=info.device, loss_fn=loss_fn, progress=cfg.progress and info.is_main
-        )
-        eval_loss = metrics["eval_loss"]
-        logger.info("step %d | eval_loss %.4f | eval_ppl %.2f", state.step, metrics["eval_loss"], metrics["eval_ppl"])
-        record({"kind": "eval", "step": state.step, **metrics})
-        for cb in callbacks:
-            cb.on_eval(state, metrics)
+    Returns:
+        ``(loss, lr, seconds)`` of the step.
+    """
+    cfg, info, state, optimizer, loader = run.cfg, run.info, run.state, run.optimizer, run.loader
+    t0 = time.perf_counter()
+    lr = lr_at(cfg, state.step)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    micro = loader.batch(loader.position)
+    loss_sum = torch.zeros((), dtype=torch.float32, device=info.device)
+    for i, sync_ctx in _micro_steps(run.model, run.accum):
+        batch = micro[i].to(info.device, non_blocking=True)
+        with sync_ctx:
+            with _autocast(cfg, info.device):
+                loss = run.loss_fn(run.forward_model, batch[:, :-1], batch[:, 1:])
+            (loss / run.accum).backward()
+        loss_sum += loss.detach().float()
+    max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    if hasattr(grad_norm, "full_tensor"):
+        grad_norm = grad_norm.full_tensor()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    loader.position += 1
+    step_loss = all_reduce_mean(loss_sum / run.accum).item()
+    dt = time.perf_counter() - t0
+    state.step += 1
+    state.tokens_seen += cfg.tokens_per_step
+    state.elapsed_s += dt
+    state.loss = step_loss
+    state.lr = lr
+    state.grad_norm = float(grad_norm.item())
+    state.metrics = {}
+    if not math.isfinite(step_loss):
+        raise FloatingPointError(f"loss is {step_loss} at step {state.step}; lower lr or check the data")
+    return step_loss, lr, dt
 
-    def run_save() -> None:
-        nonlocal last_ckpt
-        trainer_state = {
-            "tokens_seen": state.tokens_seen,
+
+def _log_step(run: _Run, step_loss: float, lr: float, dt: float) -> None:
+    """The ``step | loss | lr | ...`` line and its ``metrics.jsonl`` row."""
+    cfg, state = run.cfg, run.state
+    tok_s = cfg.tokens_per_step / dt if dt > 0 else float("nan")
+    logger.info(
+        "step %d/%d | loss %.4f | lr %.3e | grad_norm %.3f | tok/s %.0f | elapsed %.1fs",
+        state.step,
+        cfg.max_steps,
+        step_loss,
+        lr,
+        state.grad_norm,
+        tok_s,
+        state.elapsed_s,
+    )
+    run.record(
+        {
+            "kind": "train",
+            "step": state.step,
+            "loss": step_loss,
+            "lr": lr,
+            "grad_norm": state.grad_norm,
+            "tokens": state.tokens_seen,
+            "tok_per_s": tok_s,
             "elapsed_s": state.elapsed_s,
-            "loss": state.loss,
-            "data": loader.state_dict(),
-            "config": cfg.to_dict(),
+            "epoch": run.loader.epoch_of(state.step),
+            **state.metrics,
         }
-        last_ckpt = save_checkpoint(
-            out_dir,
-            step=state.step,
-            model=model,
-            optimizer=optimizer,
-            trainer_state=trainer_state,
-            info=info,
-            keep_last=cfg.keep_last,
-        )
-        for cb in callbacks:
-            cb.on_save(state, last_ckpt)
+    )
 
+
+def _evaluate(run: _Run) -> None:
+    """Score the held-out batches (if any), record the row and tell the callbacks."""
+    if run.held_out is None:
+        return
+    cfg, info = run.cfg, run.info
+    progress = cfg.progress and info.is_main
+    metrics = evaluate(run.forward_model, run.held_out, cfg=cfg, device=info.device, loss_fn=run.loss_fn, progress=progress)
+    run.eval_loss = metrics["eval_loss"]
+    logger.info("step %d | eval_loss %.4f | eval_ppl %.2f", run.state.step, metrics["eval_loss"], metrics["eval_ppl"])
+    run.record({"kind": "eval", "step": run.state.step, **metrics})
+    for cb in run.callbacks:
+        cb.on_eval(run.state, metrics)
+
+
+def _checkpoint(run: _Run) -> None:
+    """Save weights, optimizer, RNG and data position (atomic; keeps ``cfg.keep_last``) and tell the callbacks."""
+    state = run.state
+    trainer_state = {
+        "tokens_seen": state.tokens_seen,
+        "elapsed_s": state.elapsed_s,
+        "loss": state.loss,
+        "data": run.loader.state_dict(),
+        "config": run.cfg.to_dict(),
+    }
+    run.last_ckpt = save_checkpoint(
+        run.out_dir,
+        step=state.step,
+        model=run.model,
+        optimizer=run.optimizer,
+        trainer_state=trainer_state,
+        info=run.info,
+        keep_last=run.cfg.keep_last,
+    )
+    for cb in run.callbacks:
+        cb.on_save(state, run.last_ckpt)
+
+
+def _finish(run: _Run) -> TrainResult:
+    """The :class:`TrainResult`, and ``results.{json,md}`` on the main rank."""
+    cfg, state = run.cfg, run.state
+    result = TrainResult(
+        out_dir=run.out_dir,
+        step=state.step,
+        tokens_seen=state.tokens_seen,
+        final_loss=state.loss,
+        eval_loss=run.eval_loss,
+        elapsed_s=state.elapsed_s,
+        resumed_from=run.resumed_from,
+        checkpoint=run.last_ckpt,
+        history=run.history,
+    )
+    if run.info.is_main:
+        summary = {
+            "steps": state.step,
+            "tokens": state.tokens_seen,
+            "final_loss": state.loss,
+            "eval_loss": run.eval_loss,
+            "elapsed_s": state.elapsed_s,
+            "params": run.n_params,
+            "world_size": run.info.world_size,
+            "distributed": cfg.distributed,
+        }
+        record_json = {"manifest": run_manifest(cfg.to_dict()), "summary": summary, "resumed_from": run.resumed_from}
+        write_results(run.out_dir / "results", record_json, markdown_table([summary], precision=4))
+    return result
+
+
+def _train(
+    model_fn: Callable[[], nn.Module] | nn.Module,
+    cfg: TrainConfig,
+    data: PackedDataset,
+    eval_data: PackedDataset | None,
+    callbacks: list[Callback],
+    loss_fn: LossFn,
+    shard_units: Callable[[nn.Module], list[nn.Module]] | None,
+    info: DistInfo,
+) -> TrainResult:
+    run = _setup(model_fn, cfg, data, eval_data, callbacks, loss_fn, shard_units, info)
+    state = run.state
     try:
         for cb in callbacks:
             cb.on_train_begin(state)
@@ -325,40 +472,9 @@ def _train(
             total=cfg.max_steps, initial=state.step, desc="train", unit="step", disable=not (cfg.progress and info.is_main)
         )
         stop = False
-        params = [p for p in model.parameters() if p.requires_grad]
+        params = [p for p in run.model.parameters() if p.requires_grad]
         while state.step < cfg.max_steps and not stop:
-            t0 = time.perf_counter()
-            step_idx = state.step
-            lr = lr_at(cfg, step_idx)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            micro = loader.batch(loader.position)
-            loss_sum = torch.zeros((), dtype=torch.float32, device=info.device)
-            for i, sync_ctx in _micro_steps(model, accum):
-                batch = micro[i].to(info.device, non_blocking=True)
-                with sync_ctx:
-                    with _autocast(cfg, info.device):
-                        loss = loss_fn(forward_model, batch[:, :-1], batch[:, 1:])
-                    (loss / accum).backward()
-                loss_sum += loss.detach().float()
-            max_norm = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-            if hasattr(grad_norm, "full_tensor"):
-                grad_norm = grad_norm.full_tensor()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            loader.position += 1
-            step_loss = all_reduce_mean(loss_sum / accum).item()
-            dt = time.perf_counter() - t0
-            state.step += 1
-            state.tokens_seen += tokens_per_step
-            state.elapsed_s += dt
-            state.loss = step_loss
-            state.lr = lr
-            state.grad_norm = float(grad_norm.item())
-            state.metrics = {}
-            if not math.isfinite(step_loss):
-                raise FloatingPointError(f"loss is {step_loss} at step {state.step}; lower lr or check the data")
+            step_loss, lr, dt = _step(run, params)
             try:
                 for cb in callbacks:
                     cb.on_step_end(state)
@@ -367,35 +483,11 @@ def _train(
                 stop = True
             last = state.step == cfg.max_steps or stop
             if (cfg.log_every > 0 and state.step % cfg.log_every == 0) or last:
-                tok_s = tokens_per_step / dt if dt > 0 else float("nan")
-                logger.info(
-                    "step %d/%d | loss %.4f | lr %.3e | grad_norm %.3f | tok/s %.0f | elapsed %.1fs",
-                    state.step,
-                    cfg.max_steps,
-                    step_loss,
-                    lr,
-                    state.grad_norm,
-                    tok_s,
-                    state.elapsed_s,
-                )
-                record(
-                    {
-                        "kind": "train",
-                        "step": state.step,
-                        "loss": step_loss,
-                        "lr": lr,
-                        "grad_norm": state.grad_norm,
-                        "tokens": state.tokens_seen,
-                        "tok_per_s": tok_s,
-                        "elapsed_s": state.elapsed_s,
-                        "epoch": loader.epoch_of(state.step),
-                        **state.metrics,
-                    }
-                )
-            if (cfg.eval_every > 0 and state.step % cfg.eval_every == 0) or (last and held_out is not None):
-                run_eval()
+                _log_step(run, step_loss, lr, dt)
+            if (cfg.eval_every > 0 and state.step % cfg.eval_every == 0) or (last and run.held_out is not None):
+                _evaluate(run)
             if (cfg.save_every > 0 and state.step % cfg.save_every == 0) or last:
-                run_save()
+                _checkpoint(run)
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.4f}", lr=f"{lr:.2e}")
         bar.close()
@@ -403,31 +495,6 @@ def _train(
             cb.on_train_end(state)
     finally:
         # a crash mid-run still leaves every row written so far flushed and the file closed
-        if store is not None:
-            store.close()
-
-    result = TrainResult(
-        out_dir=out_dir,
-        step=state.step,
-        tokens_seen=state.tokens_seen,
-        final_loss=state.loss,
-        eval_loss=eval_loss,
-        elapsed_s=state.elapsed_s,
-        resumed_from=resumed_from,
-        checkpoint=last_ckpt,
-        history=history,
-    )
-    if info.is_main:
-        summary = {
-            "steps": state.step,
-            "tokens": state.tokens_seen,
-            "final_loss": state.loss,
-            "eval_loss": eval_loss,
-            "elapsed_s": state.elapsed_s,
-            "params": n_params,
-            "world_size": info.world_size,
-            "distributed": cfg.distributed,
-        }
-        record_json = {"manifest": run_manifest(cfg.to_dict()), "summary": summary, "resumed_from": resumed_from}
-        write_results(out_dir / "results", record_json, markdown_table([summary], precision=4))
-    return result
+        if run.store is not None:
+            run.store.close()
+    return _finish(run)
