@@ -8,6 +8,7 @@ uv run nox -s tests                             # every package x Python 3.10-3.
 uv run nox -s "tests-3.11(package='infbench')"  # one cell
 uv run nox -k infbench                          # everything about one package
 uv run nox -s lint wheels slow
+uv run nox -s lm-eval                           # lm-evaluation-harness against `lc-core serve` (installs lm-eval)
 """
 
 from __future__ import annotations
@@ -127,6 +128,18 @@ def slow(session: nox.Session, package: str) -> None:
     """The slow-marked tests of one package (long solvers, 1M-token streams, distributed runs)."""
     _sync(session, package, PACKAGES[package][1])
     session.run("pytest", f"packages/{package}/tests", "-m", "slow", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session(name="lm-eval", python="3.11")
+def lm_eval(session: nox.Session) -> None:
+    """lm-evaluation-harness as a real client of `lc-core serve`; its scores must equal a direct hf run (~2 min).
+
+    Installs lm-eval[api] in this session's venv only (not in the lock, not in the default sessions).
+    """
+    _sync(session, "lc-core", ["torch"])
+    session.install("lm-eval[api]>=0.4.9,<0.5")
+    env = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    session.run("python", "packages/lc-core/tests/lm_eval/check.py", env=env)
 
 
 @nox.session(python="3.11")

@@ -589,7 +589,8 @@ class HFBackend(Backend):
     ) -> list[list[int]]:
         """Complete token-id prompts (fed as given: no BOS added, no truncation); returns the new ids of each.
 
-        EOS is not included; stop strings end decoding but are not cut from the ids.
+        A row the model ended by emitting EOS ends with that EOS id (as in vLLM's output ids, so an echoed
+        prompt is followed by the token that was generated); stop strings end decoding but are not cut.
         """
         configs = self._configs(len(prompts), config)
         token_lists = [list(p) for p in prompts]
@@ -606,9 +607,16 @@ class HFBackend(Backend):
                 new_tokens = self._decode_loop(batch_ids, batch_cfgs)
             else:
                 new_tokens = self._generate_fallback(batch_ids, batch_cfgs)
-            for i, toks in zip(idx, new_tokens, strict=True):
-                outputs[i] = list(toks)
+            for i, toks, cfg in zip(idx, new_tokens, batch_cfgs, strict=True):
+                toks = list(toks)
+                if self.eos_token_ids and len(toks) < cfg.max_new_tokens and not self._hit_stop(toks, cfg.stop):
+                    toks.append(self._eos_for_output())
+                outputs[i] = toks
         return outputs
+
+    def _eos_for_output(self) -> int:
+        eos = self.tokenizer.eos_token_id
+        return eos if eos in self.eos_token_ids else min(self.eos_token_ids)
 
     @torch.inference_mode()
     def score_tokens(self, sequences: Sequence[Sequence[int]], top_k: int = 0) -> list[TokenScores]:
