@@ -39,3 +39,29 @@ def test_analyze_with_methods(method, tmp_path):
     assert main(args) == 0
     (result,) = (tmp_path / method).glob("results_*.json")
     assert json.loads(result.read_text())["method"].startswith(method)
+
+
+def test_passkey_demo_resumes(tmp_path, capsys):
+    args = ["passkey", "--lengths", "256", "--samples", "2", "--template", "demo", "--out", str(tmp_path)]
+    assert main(args) == 0
+    (result,) = (tmp_path / "passkey").glob("results_*.json")
+    rec = json.loads(result.read_text())
+    assert rec["per_length"][0]["samples"] == 2
+    assert rec["per_length"][0]["accuracy %"] == 100.0  # the demo's card: 100 % at 256 bytes
+    preds = (tmp_path / "passkey" / "preds.jsonl").read_text().splitlines()
+    assert len(preds) == 2
+    # a rerun resumes (nothing regenerated) and a different method is refused, not mixed
+    assert main(args) == 0
+    assert len((tmp_path / "passkey" / "preds.jsonl").read_text().splitlines()) == 2
+    assert main([*args, "--method", "m3", "--window", "256"]) == 2
+
+
+def test_loss_curve_and_calibrate(tmp_path):
+    assert main(["loss-curve", "--prompt", "haystack", "--length", "2048", "--bucket", "256", "--out", str(tmp_path)]) == 0
+    (result,) = (tmp_path / "loss-curve").glob("results_*.json")
+    curve = json.loads(result.read_text())["curve"]
+    assert curve["n_tokens"] == 2048 and len(curve["means"]) == 6
+    tau_file = tmp_path / "tau.json"
+    assert main(["calibrate", "--calibration-length", "256", "--write", str(tau_file)]) == 0
+    tau = json.loads(tau_file.read_text())["tau"]
+    assert len(tau) == 3 and len(tau[0]) == 8

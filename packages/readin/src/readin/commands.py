@@ -141,3 +141,71 @@ def score(args: argparse.Namespace) -> int:
     paths = emit(args.out, args.model, {"task": task, "scores": scores}, table, config=vars(args), packages=["readin"])
     logger.info("wrote %s", paths.json)
     return 0
+
+
+# ---- noise ------------------------------------------------------------------------------------------------------
+
+
+def add_noise_arguments(p: argparse.ArgumentParser) -> None:
+    from lc_core.cli import add_config_arguments
+    from readin.simulate import NoiseSettings
+
+    p.add_argument("data", nargs="?", help="a clean JSONL file or a task folder (its clean split); omit with --sample")
+    p.add_argument("--task", help=f"task: {', '.join(TASKS)} (with --sample: one task or 'all')")
+    p.add_argument("--sample", action="store_true", help="noise the shipped licence-clean sample instead of DATA")
+    p.add_argument("--out", help="write a READIN-style benchmark folder here (test_clean/, test_noisy_<noise>_<i>/, edits)")
+    p.add_argument("--noises", nargs="+", default=["keyboard", "asr"], help="channels (asr alias: speech)")
+    p.add_argument("--show", type=int, default=3, help="print the edit log of the first N noised fields per version")
+    add_config_arguments(p, NoiseSettings)
+
+
+def _clean_rows(args: argparse.Namespace, task: str) -> list[dict[str, Any]]:
+    from readin.data import load_split, split_file
+    from readin.sample import SAMPLES
+
+    if args.sample:
+        return [dict(r) for r in SAMPLES[task][0]]
+    if not args.data:
+        raise UserError("give a clean file or task folder, or --sample")
+    path = Path(args.data)
+    if path.is_dir():
+        found = split_file(path, "clean")
+        if found is None:
+            raise FileNotFoundError(f"{path}: no test_clean/test.json or test_clean.json")
+        path = found
+    return load_split(path, task).rows
+
+
+def noise(args: argparse.Namespace) -> int:
+    from lc_core.cli import config_from_args
+    from readin.sample import SAMPLES
+    from readin.simulate import NoiseSettings, make_benchmark, noise_rows
+    from readin.tasks import canonical_noise, get_task
+
+    settings = config_from_args(NoiseSettings, args)
+    if args.sample and (args.task in (None, "all")):
+        tasks = list(SAMPLES)
+    elif args.task is None:
+        raise UserError("--task is required (or --sample)")
+    else:
+        tasks = [get_task(args.task).name]
+    for task in tasks:
+        rows = _clean_rows(args, task)
+        if args.out:
+            out = Path(args.out) / task if len(tasks) > 1 else Path(args.out)
+            stats = make_benchmark(rows, task, out, settings, noises=args.noises)
+            print(f"{task}: wrote {out} ({stats['sentences']} fields noised, {stats['sentences_per_s']:.0f} sentences/s)")
+        if args.show <= 0:
+            continue
+        for ch in dict.fromkeys(canonical_noise(n) for n in args.noises):
+            for v in (1, 2, 3):
+                _, log = noise_rows(rows[: max(args.show, 1) * 2], task, ch, v, settings)
+                for entry in log[: args.show]:
+                    edits = "; ".join(
+                        f"{e['op']} {e['src'] or '∅'}→{e['dst'] or '∅'} ({e['src_pinyin']}→{e['dst_pinyin']})"
+                        for e in entry["edits"]
+                    )
+                    print(
+                        f"[{task} {ch}_{v} #{entry['index']} {entry['field']}] {entry['text']} → {entry['noisy']}  | {edits}"
+                    )
+    return 0

@@ -63,6 +63,42 @@ def add_analyze_arguments(p: argparse.ArgumentParser) -> None:
     _add_output(p, "analyze")
 
 
+def add_passkey_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model(p)
+    p.add_argument(
+        "--backend", default="stream", help="stream (lc-core Mamba-2, bounded memory) or an lc-core backend name (hf, ...)"
+    )
+    p.add_argument("--lengths", nargs="+", type=int, default=[256, 1024, 4096], help="prompt lengths in tokens")
+    p.add_argument("--samples", type=int, default=10, help="samples per length (depths (i+0.5)/n)")
+    p.add_argument("--template", choices=("stuffed", "demo"), default="stuffed", help="the original's strings or the demo's")
+    p.add_argument("--seed", type=int, default=0, help="passkey seed")
+    p.add_argument("--max-new-tokens", type=int, default=6, help="greedy tokens to decode")
+    p.add_argument("--shard", default="0/1", help="i/n: run every n-th example from i")
+    p.add_argument("--limit", type=int, help="only the first examples")
+    p.add_argument("--store", help="predictions JSONL (resumable); default OUT/RUN/preds.jsonl or a temp file")
+    p.add_argument("--plot", help="PNG heatmap depth × length (needs the plot extra)")
+    add_method_arguments(p)
+    _add_output(p, "passkey")
+
+
+def add_loss_curve_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model(p)
+    p.add_argument("--prompt", default="capital", help="newlines, capital, or a UTF-8 text file (repeated to length)")
+    p.add_argument("--length", type=int, default=65536, help="tokens to stream")
+    p.add_argument("--bucket", type=int, default=1024, help="bucket size of the means (first and last dropped)")
+    p.add_argument("--train-length", type=int, default=400, help="in-length reference: buckets centred before it")
+    p.add_argument("--plot", help="PNG: loss vs position (needs the plot extra)")
+    add_method_arguments(p)
+    _add_output(p, "loss-curve")
+
+
+def add_calibrate_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model(p)
+    add_method_arguments(p)
+    p.add_argument("--write", help="write τ [layers, heads] as JSON here")
+    _add_output(p, "calibrate")
+
+
 def add_capacity_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--formulas", action="store_true", help="N_S and the paper-reported T_forget/T_recall of official models")
     p.add_argument("--config", help="a Mamba-2 config.json whose N_S to compute")
@@ -78,6 +114,11 @@ app = App(
     "State collapse of Mamba-2: diagnostics, training-free mitigations, capacity, passkey and loss to 1M tokens.",
     {
         "analyze": _verb("analyze", "per-layer/per-head state statistics, Δ/α and retention over a long prompt"),
+        "passkey": _verb("passkey", "passkey retrieval (depth × length) with or without a mitigation, streamed"),
+        "loss-curve": Command(
+            "stuffed_mamba.commands:loss_curve", "stuffed_mamba.cli:add_loss_curve_arguments", "per-token loss vs position"
+        ),
+        "calibrate": _verb("calibrate", "Method 2 thresholds τ per layer and head from a calibration prompt"),
         "capacity": _verb("capacity", "state size N_S and capacity laws (paper-reported fits)"),
     },
     epilog=EPILOG,

@@ -126,3 +126,156 @@ def capacity(args: argparse.Namespace) -> int:
     table = markdown_table(rows, list(rows[0]))
     _emit(args, {"rows": rows}, table)
     return 0
+
+
+def _hooks_factory(spec: Any) -> Any:
+    from stuffed_mamba.methods import build_hooks
+
+    return lambda: build_hooks(spec)
+
+
+def passkey(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from lc_core.eval import EvalConfig, Prepared, evaluate, parse_shard
+    from lc_core.inference import GenerationConfig
+    from stuffed_mamba.passkey import StreamingBackend, build_prompt, heatmap, make_examples, prompt_tokens, score
+
+    examples = make_examples(args.lengths, args.samples, seed=args.seed, template=args.template)
+    method = "none"
+    if args.backend == "stream":
+        from stuffed_mamba.models import load_model
+
+        loaded = load_model(args.model, threads=args.threads)
+        spec = method_spec(args, loaded)
+        method = spec.describe()
+        encode = loaded.encode
+        by_prompt: dict[str, Any] = {}
+        backend = StreamingBackend(
+            loaded.model, loaded.encode, loaded.decode, hooks_factory=_hooks_factory(spec), chunk_tokens=args.chunk_tokens,
+            eos_token_id=loaded.eos_token_id, token_source=lambda text: by_prompt.pop(text, None) or loaded.encode(text),
+        )  # fmt: skip
+    else:
+        from lc_core.cli import UserError
+        from lc_core.inference import get_backend
+
+        if args.method != "none":
+            raise UserError("mitigations need the stream backend (lc-core Mamba-2 hooks)")
+        backend = get_backend(args.backend, model=args.model)
+        encode = backend.encode
+        by_prompt = {}
+
+    def prompt(ex: Any) -> Prepared:
+        text = build_prompt(ex, encode)
+        if args.backend == "stream":
+            by_prompt[text] = prompt_tokens(ex, encode)
+        return Prepared(text, fields={"length": ex["length"], "depth": ex["depth"]})
+
+    if args.store:
+        store = args.store
+    elif args.out:
+        store = str(Path(args.out) / args.run_name / "preds.jsonl")
+    else:
+        store = str(Path(tempfile.mkdtemp(prefix="stuffed-passkey-")) / "preds.jsonl")
+    result = evaluate(
+        examples,
+        backend,
+        prompt=prompt,
+        generation=GenerationConfig(max_new_tokens=args.max_new_tokens),
+        store=store,
+        record=lambda ex, out: {"answer": ex["answer"], "score": score(out, ex["answer"])},
+        config=EvalConfig(shard=parse_shard(args.shard), limit=args.limit),
+        signature={"model": args.model, "method": method, "template": args.template, "seed": args.seed},
+        desc="passkey",
+    )
+    rows = result.rows
+    per_len: dict[int, list[float]] = {}
+    for r in rows:
+        per_len.setdefault(int(r["length"]), []).append(float(r["score"]))
+    table_rows = [{"length": n, "samples": len(v), "accuracy %": 100 * sum(v) / len(v)} for n, v in sorted(per_len.items())]
+    lengths, matrix = heatmap(rows)
+    table = f"## Passkey ({args.model}, method {method}, template {args.template})\n\n"
+    table += markdown_table(table_rows, ["length", "samples", "accuracy %"])
+    hm_rows = [
+        {
+            "depth": f"{b / 10:.1f}-{(b + 1) / 10:.1f}",
+            **{str(n): ("" if v is None else f"{100 * v:.0f}") for n, v in zip(lengths, row)},
+        }
+        for b, row in enumerate(matrix)
+    ]
+    table += "\n\n### accuracy % by depth bin × length\n\n" + markdown_table(hm_rows, ["depth", *map(str, lengths)])
+    if args.plot:
+        from stuffed_mamba.plots import plot_heatmap
+
+        plot_heatmap(lengths, matrix, args.plot, title=f"passkey, {method}")
+        table += f"\n\nplot: {args.plot}"
+    record = {
+        "model": args.model,
+        "method": method,
+        "per_length": table_rows,
+        "heatmap": {"lengths": lengths, "matrix": matrix},
+    }
+    record["predictions"] = str(result.path)
+    _emit(args, record, table)
+    return 0
+
+
+def loss_curve(args: argparse.Namespace) -> int:
+    from stuffed_mamba.loss import loss_curve as run
+    from stuffed_mamba.loss import relative_to_reference
+    from stuffed_mamba.methods import build_hooks
+    from stuffed_mamba.models import load_model
+    from stuffed_mamba.prompts import encode_prompt, prompt_text
+
+    prompt_text(args.prompt)
+    loaded = load_model(args.model, threads=args.threads)
+    spec = method_spec(args, loaded)
+    curve = run(
+        loaded.model,
+        encode_prompt(args.prompt, loaded.encode, args.length),
+        bucket=args.bucket,
+        chunk_tokens=args.chunk_tokens,
+        hooks=build_hooks(spec),
+        total=args.length,
+    )
+    try:
+        rel = relative_to_reference(curve, max(args.train_length, 2 * args.bucket))
+    except ValueError:
+        rel = [float("nan")] * len(curve.means)
+    rows = [{"position": c, "loss": m, "loss / in-length": r} for c, m, r in zip(curve.centres, curve.means, rel)]
+    step = max(1, len(rows) // 16)
+    table = f"## Per-token loss ({args.model}, {spec.describe()}, prompt {args.prompt})\n\n"
+    table += markdown_table(
+        rows[::step] + ([rows[-1]] if rows and (len(rows) - 1) % step else []), ["position", "loss", "loss / in-length"]
+    )
+    table += f"\n\nmean loss {curve.mean_loss:.4f} over {curve.n_tokens} tokens, {curve.wall_s:.1f} s "
+    table += (
+        f"({curve.n_tokens / max(curve.wall_s, 1e-9):.0f} tok/s); max bucket / in-length: {max(rel, default=float('nan')):.3f}"
+    )
+    if args.plot:
+        from stuffed_mamba.plots import plot_loss_curve
+
+        plot_loss_curve({spec.describe(): curve}, args.plot, train_length=args.train_length)
+        table += f"\n\nplot: {args.plot}"
+    _emit(args, {"model": args.model, "method": spec.describe(), "curve": curve.to_dict(), "relative": rel}, table)
+    return 0
+
+
+def calibrate(args: argparse.Namespace) -> int:
+    from stuffed_mamba.methods import calibrate_thresholds
+    from stuffed_mamba.models import load_model
+    from stuffed_mamba.prompts import encode_prompt, prompt_text
+
+    prompt_text(args.calibration_prompt)
+    loaded = load_model(args.model, threads=args.threads)
+    tokens = list(encode_prompt(args.calibration_prompt, loaded.encode, args.calibration_length))
+    tau = calibrate_thresholds(loaded.model, tokens, multiplier=args.tau_multiplier)
+    rows = [{"layer": i, **{f"h{h}": float(v) for h, v in enumerate(row)}} for i, row in enumerate(tau.tolist())]
+    table = markdown_table(rows, list(rows[0]))
+    if args.write:
+        from lc_core.io import atomic_write_json
+
+        atomic_write_json(args.write, {"tau": tau.tolist(), "model": args.model})
+        table += f"\n\nwritten: {args.write}"
+    _emit(args, {"model": args.model, "tau": tau.tolist()}, table)
+    return 0

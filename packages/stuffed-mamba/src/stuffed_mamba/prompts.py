@@ -1,6 +1,7 @@
 """Long prompts for the diagnostics and loss curves: ``newlines``, ``capital``, or a text file, repeated to length.
 
-Stuffed Mamba's analysis used a prompt of newlines and a "capital of France" prompt repeated to the target length;
+Stuffed Mamba's analysis used a prompt of newlines and a "capital of France" prompt repeated to the target length
+(``haystack`` is the passkey filler line);
 any UTF-8 text file works too (it is repeated when shorter than the requested length).
 """
 
@@ -15,6 +16,8 @@ __all__ = ["PROMPTS", "prompt_text", "repeat_tokens"]
 PROMPTS: dict[str, str] = {
     "newlines": "\n" * 64,
     "capital": "The capital of France is Paris. The capital of Germany is Berlin. The capital of Italy is Rome.\n",
+    # the passkey haystack line: in-distribution text for lc-core/demo-mamba2 (trained on passkey prompts)
+    "haystack": "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again.\n",
 }
 
 
