@@ -48,3 +48,12 @@ def test_noise_sample_prints_edits_and_writes_benchmark(tmp_path, capsys):
 def test_noise_needs_input(capsys):
     assert main(["noise", "--task", "afqmc"]) == 2
     assert "--sample" in capsys.readouterr().err
+
+
+def test_augment_writes_three_times_the_rows(tmp_path, capsys):
+    from readin.sample import AFQMC
+
+    src = write_jsonl(tmp_path / "train.json", AFQMC)
+    assert main(["augment", str(src), "--task", "afqmc", "--out", str(tmp_path / "aug.json")]) == 0
+    lines = (tmp_path / "aug.json").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 * len(AFQMC)

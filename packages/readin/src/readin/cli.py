@@ -33,6 +33,7 @@ app = App(
     commands={
         "check": _cmd("check", "load a task's clean and noisy splits, check their alignment, print sizes"),
         "noise": _cmd("noise", "turn a clean test set (or the shipped sample) into 3 keyboard + 3 speech versions"),
+        "augment": _cmd("augment", "READIN's ADA: clean training rows + 2 copies with same-syllable-same-tone swaps"),
         "score": _cmd("score", "score prediction files: clean / average / worst per channel"),
     },
     epilog=EPILOG,

@@ -209,3 +209,27 @@ def noise(args: argparse.Namespace) -> int:
                         f"[{task} {ch}_{v} #{entry['index']} {entry['field']}] {entry['text']} → {entry['noisy']}  | {edits}"
                     )
     return 0
+
+
+# ---- augment ----------------------------------------------------------------------------------------------------
+
+
+def add_augment_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a training file (JSON Lines) in the task's schema")
+    p.add_argument("--task", required=True, help=f"task: {', '.join(TASKS)}")
+    p.add_argument("--out", required=True, help="the augmented JSON Lines file (clean rows, then the noised copies)")
+    p.add_argument("--ratio", type=float, default=0.5, help="replacement probability per character with a homophone group")
+    p.add_argument("--copies", type=int, default=2, help="noised copies appended after the clean rows")
+    p.add_argument("--seed", type=int, default=0, help="seeds one RNG for the whole run")
+
+
+def augment(args: argparse.Namespace) -> int:
+    from lc_core.io import write_jsonl
+    from readin.augment import ada_augment
+    from readin.data import load_split
+
+    rows = load_split(args.data, args.task).rows
+    out = ada_augment(rows, args.task, ratio=args.ratio, copies=args.copies, seed=args.seed)
+    n = write_jsonl(args.out, out)
+    print(f"wrote {n} rows ({len(rows)} clean + {args.copies} ADA copies, ratio {args.ratio}) to {args.out}")
+    return 0
