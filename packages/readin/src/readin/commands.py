@@ -194,6 +194,7 @@ def add_noise_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="write a READIN-style benchmark folder here (test_clean/, test_noisy_<noise>_<i>/, edits)")
     p.add_argument("--noises", nargs="+", default=["keyboard", "asr"], help="channels (asr alias: speech)")
     p.add_argument("--show", type=int, default=3, help="print the edit log of the first N noised fields per version")
+    p.add_argument("--stats", action="store_true", help="print the realism table (vs the homophone-only baseline)")
     add_config_arguments(p, NoiseSettings)
 
 
@@ -212,6 +213,16 @@ def _clean_rows(args: argparse.Namespace, task: str) -> list[dict[str, Any]]:
             raise FileNotFoundError(f"{path}: no test_clean/test.json or test_clean.json")
         path = found
     return load_split(path, task).rows
+
+
+def _print_stats(rows: list[dict[str, Any]], task: str, settings: Any) -> None:
+    from readin.stats import realism
+    from readin.tasks import get_task
+
+    texts = [r[f] for r in rows for f in get_task(task).noised if isinstance(r.get(f), str)]
+    table = realism(texts, keyboard_rate=settings.keyboard_rate, speech_rate=settings.speech_rate, seed=settings.seed)
+    print(f"realism, {task} ({len(texts)} fields, {sum(map(len, texts))} characters, 3 versions):")
+    print(markdown_table(table, precision=3), end="")
 
 
 def noise(args: argparse.Namespace) -> int:
@@ -233,6 +244,8 @@ def noise(args: argparse.Namespace) -> int:
             out = Path(args.out) / task if len(tasks) > 1 else Path(args.out)
             stats = make_benchmark(rows, task, out, settings, noises=args.noises)
             print(f"{task}: wrote {out} ({stats['sentences']} fields noised, {stats['sentences_per_s']:.0f} sentences/s)")
+        if args.stats:
+            _print_stats(rows, task, settings)
         if args.show <= 0:
             continue
         for ch in dict.fromkeys(canonical_noise(n) for n in args.noises):

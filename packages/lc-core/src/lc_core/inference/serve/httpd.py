@@ -354,6 +354,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, body: dict[str, Any]) -> None:
         check_fields(body, CHAT_FIELDS)
         messages, config = parse_chat_request(body, self.server.default_max_tokens, self.server.max_tokens_limit)
+        if body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
+            # no limit asked for: the default shrinks to the room the prompt leaves (as vLLM does)
+            room = self.server.context_length - self.server.backend.count_prompt_tokens(messages, config)
+            if 0 < room < config.max_new_tokens:
+                config = config.replace(max_new_tokens=room)
         want = _flag(body, "logprobs")
         top = _count(body, "top_logprobs")
         if top is not None and not want:
