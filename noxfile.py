@@ -87,6 +87,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
     "lc-core": ("lc_core", ["torch", "api", "plot"]),
     "infbench": ("infbench", ["hf", "plot"]),
     "gqa-cost": ("gqa_cost", ["torch", "plot"]),
+    "sparsing-law": ("sparsing_law", ["torch", "plot"]),
     "cfdbench": ("cfdbench", ["plot", "neuralop"]),
     "subchar": ("subchar", ["train", "tables", "plot"]),
     "eren": ("eren", ["hf", "api", "dense", "ann"]),

@@ -34,3 +34,26 @@ def test_bad_prediction_file_is_one_line(task_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     first = err.strip().splitlines()[0]
     assert rc == 2 and first.startswith("readin: error: ") and "clean.jsonl:1: field 'id'" in first
+
+
+def test_noise_sample_prints_edits_and_writes_benchmark(tmp_path, capsys):
+    assert main(["noise", "--sample", "--task", "cmrc", "--out", str(tmp_path / "b"), "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "[cmrc keyboard_1" in out and "[cmrc asr_3" in out and "→" in out
+    from readin.data import load_benchmark
+
+    assert len(load_benchmark(tmp_path / "b", "cmrc", require_all=True).splits) == 7
+
+
+def test_noise_needs_input(capsys):
+    assert main(["noise", "--task", "afqmc"]) == 2
+    assert "--sample" in capsys.readouterr().err
+
+
+def test_augment_writes_three_times_the_rows(tmp_path, capsys):
+    from readin.sample import AFQMC
+
+    src = write_jsonl(tmp_path / "train.json", AFQMC)
+    assert main(["augment", str(src), "--task", "afqmc", "--out", str(tmp_path / "aug.json")]) == 0
+    lines = (tmp_path / "aug.json").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 * len(AFQMC)

@@ -557,8 +557,8 @@ app = App(
     commands={
         "info": Command("lc_core.cli:_info", None, "print versions, devices and kernel settings"),
         "serve": Command(
-            "lc_core.inference.server:run_command",
-            "lc_core.inference.server:add_arguments",
+            "lc_core.inference.serve.cli:run_command",
+            "lc_core.inference.serve.cli:add_arguments",
             "serve a local model on an OpenAI-compatible HTTP API",
         ),
         "train": Command(

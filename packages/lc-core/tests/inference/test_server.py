@@ -318,3 +318,15 @@ def test_close_joins_the_batch_workers():
     assert all(t.is_alive() and not t.daemon for t in threads)
     server.close(timeout=10)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_chat_default_max_tokens_fits_the_context():
+    server, _ = serve(ReverseBackend(), model_name="rev", max_length=20, default_max_tokens=512)
+    try:
+        msg = {"messages": [{"role": "user", "content": "abcdefghijklmnop"}]}  # 16 tokens: room for 4
+        status, payload = _call(server.url, "POST", "/v1/chat/completions", msg)
+        assert status == 200 and payload["choices"][0]["message"]["content"] == "ponm"
+        status, payload = _call(server.url, "POST", "/v1/chat/completions", {**msg, "max_tokens": 5})
+        assert status == 400 and "maximum context length is 20" in payload["error"]["message"]
+    finally:
+        server.close()

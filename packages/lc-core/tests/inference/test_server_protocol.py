@@ -14,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lc_core.inference.base import Backend, GenerationConfig  # noqa: E402
-from lc_core.inference.server import serve  # noqa: E402
+from lc_core.inference.serve import serve  # noqa: E402
 
 
 class TextOnlyBackend(Backend):
@@ -201,5 +201,41 @@ def test_token_features_need_a_token_backend():
             status, payload = _call(server.url, "POST", "/v1/completions", body)
             assert status == 400 and "token access" in payload["error"]["message"]
         assert _call(server.url, "GET", "/tokenizer_info")[0] == 404
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def demo_mamba():
+    """The shipped demo Mamba-2 (offline), chunked prefill of 64 tokens."""
+    from lc_core.inference.hf import HFBackend
+
+    return HFBackend("lc-core/demo-mamba2", device="cpu", dtype="float32", prefill_chunk_size=64, disable_tqdm=True)
+
+
+def test_mamba2_chunked_scores_equal_a_direct_forward(demo_mamba):
+    text = "There is an important info hidden inside a lot of irrelevant text. " * 4 + "The pass key is 12345."
+    ids = demo_mamba.encode(text)
+    assert len(ids) > 3 * 64  # several prefill chunks, continuing the conv and SSM states
+    (scores,) = demo_mamba.score_tokens([ids], top_k=1)
+    assert scores.logprobs[0] is None
+    assert scores.logprobs[1:] == pytest.approx(_direct_logprobs(demo_mamba, ids), abs=1e-5)
+
+
+def test_eos_is_the_generated_token_of_an_echo(demo_mamba):
+    """lm-eval drops the generated token with [ctxlen:-1]: when the model stops on EOS it must still be there."""
+    ids = demo_mamba.encode("What is the pass key? The pass key is 12345")
+    # the shipped demo model ends this prompt with EOS at once
+    assert demo_mamba.generate_tokens([ids], GenerationConfig(max_new_tokens=1)) == [[1]]
+    server, _ = serve(demo_mamba, model_name="demo")
+    try:
+        body = {"prompt": [ids], "max_tokens": 1, "echo": True, "logprobs": 1, "temperature": 0}
+        status, payload = _call(server.url, "POST", "/v1/completions", body)
+        assert status == 200
+        choice = payload["choices"][0]
+        assert len(choice["logprobs"]["token_logprobs"]) == len(ids) + 1
+        assert choice["text"] == demo_mamba.decode(ids)  # EOS is not text
+        want = demo_mamba.loglikelihood(ids[:10], ids[10:])[0]
+        assert sum(choice["logprobs"]["token_logprobs"][10:-1]) == pytest.approx(want, abs=1e-5)
     finally:
         server.close()

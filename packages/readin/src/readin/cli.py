@@ -10,7 +10,10 @@ from lc_core.cli import App, Command
 __all__ = ["main", "app"]
 
 EPILOG = """quick start:
+  readin noise --sample                                            # noise the shipped sample (4 tasks), print edits
+  readin noise data/cmrc/test_clean.json --task cmrc --out bench/cmrc --processes 2
   readin check data/realtypo/afqmc_balanced --task afqmc          # load and align the 7 splits, print their sizes
+  readin eval data/realtypo/cmrc --task cmrc --backend openai --model qwen --backend-arg base_url=http://localhost:8000/v1
   readin score data/realtypo/afqmc_balanced --task afqmc --preds preds/ --out results
 """
 
@@ -30,6 +33,9 @@ app = App(
     description="READIN: Chinese input-noise robustness benchmark (keyboard/speech noise, clean/average/worst metrics).",
     commands={
         "check": _cmd("check", "load a task's clean and noisy splits, check their alignment, print sizes"),
+        "noise": _cmd("noise", "turn a clean test set (or the shipped sample) into 3 keyboard + 3 speech versions"),
+        "augment": _cmd("augment", "READIN's ADA: clean training rows + 2 copies with same-syllable-same-tone swaps"),
+        "eval": _cmd("eval", "run a model (hf / OpenAI-compatible / vLLM) on clean + noisy splits, then score"),
         "score": _cmd("score", "score prediction files: clean / average / worst per channel"),
     },
     epilog=EPILOG,

@@ -85,38 +85,20 @@ def read_predictions(path: Path, bench: Benchmark, split: str) -> dict[int, Any]
     return out
 
 
-def score_benchmark(bench: Benchmark, preds: dict[str, dict[int, Any]], *, legacy: bool = False) -> dict[str, Any]:
-    """Scores per channel: ``{"clean": {...}, "keyboard": {...}, "asr": {...}}`` in the metrics' units."""
-    from readin import metrics
+def _table(task: str, scores: dict[str, Any], model: str) -> str:
+    from readin.report import table1, table2
 
-    clean_rows = bench.clean.rows
-    n = len(clean_rows)
-    if "clean" not in preds:
-        raise UserError("no predictions for the clean split (clean.jsonl)")
-    missing = sorted(set(range(n)) - set(preds["clean"]))
-    if missing:
-        raise UserError(f"clean predictions miss {len(missing)} examples (first clean index: {missing[0]})")
-    clean = [preds["clean"][i] for i in range(n)]
-    out: dict[str, Any] = {}
-    for noise in bench.noises():
-        versions = [preds[s.name] for s in bench.versions(noise) if s.name in preds]
-        if not versions:
-            continue
-        task = bench.task.name
-        if task == "afqmc":
-            out[noise] = metrics.afqmc_scores([r["label"] for r in clean_rows], clean, versions)
-        elif task == "cmrc":
-            golds = [[a["text"] for a in r["answers"]] for r in clean_rows]
-            out[noise] = metrics.cmrc_scores(golds, clean, versions, legacy=legacy)
-        elif task == "wmt":
-            out[noise] = metrics.wmt_scores([r["en"] for r in clean_rows], clean, versions)
-        else:
-            raise UserError(f"scoring {task} is not implemented yet")
-    return out
+    channels = {k: v for k, v in scores.items() if isinstance(v, dict)}
+    if task in ("afqmc", "cmrc"):
+        return table1([{"noise": noise, "model": model, **s} for noise, s in channels.items()])
+    rec: dict[str, Any] = {"clean": next(iter(channels.values()))["bleu_clean"] if channels else None}
+    for noise, s in channels.items():
+        rec[noise] = {"avg": s["bleu_avg"], "worst": s["bleu_worst"]}
+    return table2([{"model": model, task: rec}])
 
 
 def score(args: argparse.Namespace) -> int:
-    from readin.report import table1, table2
+    from readin.evaluate import score_predictions
 
     bench = _load(args)
     folder = Path(args.preds)
@@ -127,17 +109,178 @@ def score(args: argparse.Namespace) -> int:
         path = folder / f"{name}.jsonl"
         if path.is_file():
             preds[name] = read_predictions(path, bench, name)
-    scores = score_benchmark(bench, preds, legacy=args.legacy)
-    task = bench.task.name
-    if task in ("afqmc", "cmrc"):
-        table = table1([{"noise": noise, "model": args.model, **s} for noise, s in scores.items()])
-    else:
-        key = "bleu"
-        rec = {task: {"clean": next(iter(scores.values()))[f"{key}_clean"] if scores else None}}
-        for noise, s in scores.items():
-            rec[task][noise] = {"avg": s[f"{key}_avg"], "worst": s[f"{key}_worst"]}
-        table = table2([{"model": args.model, **rec}])
+    if "clean" not in preds:
+        raise UserError(f"{folder}: no predictions for the clean split (clean.jsonl)")
+    if bench.task.name == "cspider":
+        raise UserError("scoring cspider (SQL exact/execution match) is not implemented yet")
+    scores = score_predictions(bench, preds, legacy=args.legacy)
+    table = _table(bench.task.name, scores, args.model)
     print(table, end="")
-    paths = emit(args.out, args.model, {"task": task, "scores": scores}, table, config=vars(args), packages=["readin"])
+    paths = emit(
+        args.out, args.model, {"task": bench.task.name, "scores": scores}, table, config=vars(args), packages=["readin"]
+    )
     logger.info("wrote %s", paths.json)
+    return 0
+
+
+# ---- eval -------------------------------------------------------------------------------------------------------
+
+
+def add_eval_arguments(p: argparse.ArgumentParser) -> None:
+    _add_data_arguments(p)
+    p.add_argument("--backend", default="hf", help="lc-core backend: hf, openai (any OpenAI-compatible server), vllm")
+    p.add_argument("--model", required=True, help="model path or name for the backend")
+    p.add_argument("--backend-arg", action="append", default=[], metavar="KEY=VALUE", help="backend keyword (repeatable)")
+    p.add_argument("--shots", help="few-shot examples: a JSON Lines file in the task's schema (e.g. the training set)")
+    p.add_argument("--k", type=int, default=0, help="number of few-shot examples taken from --shots")
+    p.add_argument("--max-new-tokens", type=int, help="override the task's answer length")
+    p.add_argument("--batch-size", type=int, default=1, help="prompts per backend call")
+    p.add_argument("--limit", type=int, help="only the first N examples of each split")
+    p.add_argument("--shard", default="0/1", help="i/n: this process handles every n-th example from i")
+    p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership")
+    p.add_argument("--run-name", help="results folder name (default: the model's name)")
+    p.add_argument("--out", default="results", help="results root: <out>/<run>/preds_<split>.jsonl and results_<time>")
+
+
+def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the verb's name
+    from lc_core.cli import parse_key_values
+    from lc_core.eval import EvalConfig, parse_shard
+    from lc_core.inference import get_backend
+    from lc_core.inference.base import GenerationConfig
+    from lc_core.report import safe_name
+    from readin.data import load_split
+    from readin.evaluate import PROMPTS, run_benchmark, score_predictions
+
+    bench = _load(args)
+    if bench.task.name == "cspider":
+        raise UserError("cspider: SQL scoring is not implemented yet; generate with another tool or wait for it")
+    shots = load_split(args.shots, bench.task).rows[: args.k] if args.shots and args.k > 0 else []
+    shard = parse_shard(args.shard)
+    run = args.run_name or safe_name(args.model)
+    run_dir = Path(args.out) / safe_name(run)
+    gen = GenerationConfig(max_new_tokens=args.max_new_tokens or PROMPTS[bench.task.name].max_new_tokens, stop=["\n"])
+    backend = get_backend(args.backend, model=args.model, **parse_key_values(args.backend_arg, flag="--backend-arg"))
+    config = EvalConfig(batch_size=args.batch_size, shard=shard, limit=args.limit)
+    sig = {"model": args.model, "backend": args.backend, "max_new_tokens": gen.max_new_tokens}
+    rows = run_benchmark(bench, backend, run_dir, shots=shots, config=config, generation=gen, signature=sig)
+    if shard[1] > 1:
+        print(f"shard {shard[0]}/{shard[1]} done; merge the shards with lc_core.eval.merge_shards, then `readin score`")
+        return 0
+    preds = {name: {r["clean_index"]: r["parsed"] for r in split_rows} for name, split_rows in rows.items()}
+    scores = score_predictions(bench, preds, legacy=args.legacy)
+    table = _table(bench.task.name, scores, run)
+    print(table, end="")
+    emit(
+        args.out,
+        run,
+        {"task": bench.task.name, "scores": scores, "preds": str(run_dir)},
+        table,
+        config=vars(args),
+        packages=["readin"],
+    )
+    return 0
+
+
+# ---- noise ------------------------------------------------------------------------------------------------------
+
+
+def add_noise_arguments(p: argparse.ArgumentParser) -> None:
+    from lc_core.cli import add_config_arguments
+    from readin.simulate import NoiseSettings
+
+    p.add_argument("data", nargs="?", help="a clean JSONL file or a task folder (its clean split); omit with --sample")
+    p.add_argument("--task", help=f"task: {', '.join(TASKS)} (with --sample: one task or 'all')")
+    p.add_argument("--sample", action="store_true", help="noise the shipped licence-clean sample instead of DATA")
+    p.add_argument("--out", help="write a READIN-style benchmark folder here (test_clean/, test_noisy_<noise>_<i>/, edits)")
+    p.add_argument("--noises", nargs="+", default=["keyboard", "asr"], help="channels (asr alias: speech)")
+    p.add_argument("--show", type=int, default=3, help="print the edit log of the first N noised fields per version")
+    p.add_argument("--stats", action="store_true", help="print the realism table (vs the homophone-only baseline)")
+    add_config_arguments(p, NoiseSettings)
+
+
+def _clean_rows(args: argparse.Namespace, task: str) -> list[dict[str, Any]]:
+    from readin.data import load_split, split_file
+    from readin.sample import SAMPLES
+
+    if args.sample:
+        return [dict(r) for r in SAMPLES[task][0]]
+    if not args.data:
+        raise UserError("give a clean file or task folder, or --sample")
+    path = Path(args.data)
+    if path.is_dir():
+        found = split_file(path, "clean")
+        if found is None:
+            raise FileNotFoundError(f"{path}: no test_clean/test.json or test_clean.json")
+        path = found
+    return load_split(path, task).rows
+
+
+def _print_stats(rows: list[dict[str, Any]], task: str, settings: Any) -> None:
+    from readin.stats import realism
+    from readin.tasks import get_task
+
+    texts = [r[f] for r in rows for f in get_task(task).noised if isinstance(r.get(f), str)]
+    table = realism(texts, keyboard_rate=settings.keyboard_rate, speech_rate=settings.speech_rate, seed=settings.seed)
+    print(f"realism, {task} ({len(texts)} fields, {sum(map(len, texts))} characters, 3 versions):")
+    print(markdown_table(table, precision=3), end="")
+
+
+def noise(args: argparse.Namespace) -> int:
+    from lc_core.cli import config_from_args
+    from readin.sample import SAMPLES
+    from readin.simulate import NoiseSettings, make_benchmark, noise_rows
+    from readin.tasks import canonical_noise, get_task
+
+    settings = config_from_args(NoiseSettings, args)
+    if args.sample and (args.task in (None, "all")):
+        tasks = list(SAMPLES)
+    elif args.task is None:
+        raise UserError("--task is required (or --sample)")
+    else:
+        tasks = [get_task(args.task).name]
+    for task in tasks:
+        rows = _clean_rows(args, task)
+        if args.out:
+            out = Path(args.out) / task if len(tasks) > 1 else Path(args.out)
+            stats = make_benchmark(rows, task, out, settings, noises=args.noises)
+            print(f"{task}: wrote {out} ({stats['sentences']} fields noised, {stats['sentences_per_s']:.0f} sentences/s)")
+        if args.stats:
+            _print_stats(rows, task, settings)
+        if args.show <= 0:
+            continue
+        for ch in dict.fromkeys(canonical_noise(n) for n in args.noises):
+            for v in (1, 2, 3):
+                _, log = noise_rows(rows[: max(args.show, 1) * 2], task, ch, v, settings)
+                for entry in log[: args.show]:
+                    edits = "; ".join(
+                        f"{e['op']} {e['src'] or '∅'}→{e['dst'] or '∅'} ({e['src_pinyin']}→{e['dst_pinyin']})"
+                        for e in entry["edits"]
+                    )
+                    print(
+                        f"[{task} {ch}_{v} #{entry['index']} {entry['field']}] {entry['text']} → {entry['noisy']}  | {edits}"
+                    )
+    return 0
+
+
+# ---- augment ----------------------------------------------------------------------------------------------------
+
+
+def add_augment_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="a training file (JSON Lines) in the task's schema")
+    p.add_argument("--task", required=True, help=f"task: {', '.join(TASKS)}")
+    p.add_argument("--out", required=True, help="the augmented JSON Lines file (clean rows, then the noised copies)")
+    p.add_argument("--ratio", type=float, default=0.5, help="replacement probability per character with a homophone group")
+    p.add_argument("--copies", type=int, default=2, help="noised copies appended after the clean rows")
+    p.add_argument("--seed", type=int, default=0, help="seeds one RNG for the whole run")
+
+
+def augment(args: argparse.Namespace) -> int:
+    from lc_core.io import write_jsonl
+    from readin.augment import ada_augment
+    from readin.data import load_split
+
+    rows = load_split(args.data, args.task).rows
+    out = ada_augment(rows, args.task, ratio=args.ratio, copies=args.copies, seed=args.seed)
+    n = write_jsonl(args.out, out)
+    print(f"wrote {n} rows ({len(rows)} clean + {args.copies} ADA copies, ratio {args.ratio}) to {args.out}")
     return 0

@@ -1,0 +1,159 @@
+"""Evaluate any model on a READIN task through lc-core backends: prompts, answer parsing, clean + noisy in one run.
+
+Each split goes through :func:`lc_core.eval.evaluate` (one fsynced row per example: resumable, shardable, limit),
+into ``<out>/preds_<split>.jsonl``; rows keep the raw generation (``prediction``) next to the parsed answer
+(``parsed``) and the ``clean_index``. :func:`score_predictions` then computes clean / average / worst per channel.
+
+Zero-shot by default; ``shots`` (rows in the task's schema, e.g. from the training set) make it few-shot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lc_core.eval import EvalConfig, evaluate
+from lc_core.inference.base import Backend, GenerationConfig
+from readin.data import Benchmark
+from readin.tasks import Task
+
+__all__ = ["TaskPrompt", "PROMPTS", "build_prompt", "parse_answer", "run_benchmark", "score_predictions"]
+
+
+@dataclass(frozen=True)
+class TaskPrompt:
+    """How one task asks and answers: an instruction, an example's question text, its gold answer text."""
+
+    instruction: str
+    question: Callable[[Mapping[str, Any]], str]
+    answer: Callable[[Mapping[str, Any]], str]
+    max_new_tokens: int
+
+
+PROMPTS: dict[str, TaskPrompt] = {
+    "afqmc": TaskPrompt(
+        "判断两个句子的意思是否相同，只回答“是”或“否”。",
+        lambda r: f"句子1：{r['sentence1']}\n句子2：{r['sentence2']}\n答案：",
+        lambda r: "是" if int(r["label"]) == 1 else "否",
+        4,
+    ),
+    "cmrc": TaskPrompt(
+        "阅读文章，用文章中的原文片段回答问题。",
+        lambda r: f"文章：{r['context']}\n问题：{r['question']}\n答案：",
+        lambda r: r["answers"][0]["text"] if r["answers"] else "",
+        48,
+    ),
+    "cspider": TaskPrompt(
+        "把问题翻译成在给定数据库上执行的一条 SQL 查询。",
+        lambda r: f"数据库：{r['db_id']}\n问题：{r['question']}\nSQL：",
+        lambda r: r["query"],
+        128,
+    ),
+    "wmt": TaskPrompt(
+        "把中文翻译成英文。",
+        lambda r: f"中文：{r['zh']}\n英文：",
+        lambda r: r["en"],
+        160,
+    ),
+}
+
+
+def build_prompt(task: Task, row: Mapping[str, Any], shots: Sequence[Mapping[str, Any]] = ()) -> str:
+    """Instruction, then ``shots`` with their answers, then the example (the model completes the answer)."""
+    p = PROMPTS[task.name]
+    parts = [p.instruction]
+    parts += [p.question(s) + p.answer(s) for s in shots]
+    parts.append(p.question(row))
+    return "\n\n".join(parts)
+
+
+_YES = re.compile(r"^\s*(是|相同|一样|等价|yes|1\b|true)", re.I)
+_NO = re.compile(r"^\s*(否|不|no\b|0\b|false)", re.I)
+
+
+def parse_answer(task: Task, text: str) -> Any:
+    """The answer in the metric's form: AFQMC 1/0 (-1 if neither), otherwise the first non-empty line, trimmed."""
+    line = next((x.strip() for x in text.strip().splitlines() if x.strip()), "")
+    if task.name == "afqmc":
+        if _YES.match(line):
+            return 1
+        return 0 if _NO.match(line) else -1
+    if task.name == "cmrc":
+        return line.strip("“”\"'「」。.，, ")
+    return line
+
+
+def run_benchmark(
+    bench: Benchmark,
+    backend: Backend,
+    out: str | Path,
+    *,
+    shots: Sequence[Mapping[str, Any]] = (),
+    config: EvalConfig | None = None,
+    generation: GenerationConfig | None = None,
+    signature: Mapping[str, Any] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Generate for every split; returns split -> this shard's rows (``prediction`` raw, ``parsed``, ``clean_index``)."""
+    task = bench.task
+    gen = generation or GenerationConfig(max_new_tokens=PROMPTS[task.name].max_new_tokens, stop=["\n"])
+    cfg = config or EvalConfig()
+    out = Path(out)
+    sig = {"task": task.name, "shots": len(shots), **(signature or {})}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for name, split in bench.splits.items():
+        examples = [{"id": i, "row": r} for i, r in zip(split.index, split.rows)]
+        res = evaluate(
+            examples,
+            backend,
+            prompt=lambda ex: build_prompt(task, ex["row"], shots),
+            generation=gen,
+            store=out / f"preds_{name}.jsonl",
+            record=lambda ex, text: {"clean_index": ex["id"], "parsed": parse_answer(task, text)},
+            config=EvalConfig(batch_size=cfg.batch_size, shard=cfg.shard, limit=cfg.limit, progress=cfg.progress),
+            signature=sig,
+            desc=f"{task.name} {name}",
+        )
+        rows[name] = res.rows
+    return rows
+
+
+def score_predictions(bench: Benchmark, preds: Mapping[str, Mapping[int, Any]], *, legacy: bool = False) -> dict[str, Any]:
+    """Clean / average / worst per channel over the examples that have a clean prediction.
+
+    Args:
+        bench: the loaded task.
+        preds: split -> ``{clean_index: parsed prediction}`` (a ``--limit`` run covers a prefix).
+        legacy: CMRC worst-case EM by raw string membership.
+
+    Returns:
+        ``{"n": examples scored, "<noise>": {metric: value}}`` in the metrics' units (fractions, BLEU 0-100).
+    """
+    from readin import metrics
+
+    if not preds.get("clean"):
+        raise ValueError("no predictions for the clean split")
+    covered = sorted(preds["clean"])
+    pos = {i: k for k, i in enumerate(covered)}
+    clean_rows = [bench.clean.rows[i] for i in covered]
+    clean = [preds["clean"][i] for i in covered]
+    out: dict[str, Any] = {"n": len(covered)}
+    task = bench.task.name
+    for noise in bench.noises():
+        versions = [
+            {pos[i]: p for i, p in preds[s.name].items() if i in pos} for s in bench.versions(noise) if preds.get(s.name)
+        ]
+        if not versions:
+            continue
+        if task == "afqmc":
+            out[noise] = metrics.afqmc_scores([r["label"] for r in clean_rows], clean, versions)
+        elif task == "cmrc":
+            golds = [[a["text"] for a in r["answers"]] for r in clean_rows]
+            out[noise] = metrics.cmrc_scores(golds, clean, versions, legacy=legacy)
+        elif task == "wmt":
+            out[noise] = metrics.wmt_scores([r["en"] for r in clean_rows], clean, versions)
+        else:
+            raise NotImplementedError(f"scoring {task} (SQL exact/execution match) is not implemented yet")
+    return out
