@@ -82,3 +82,12 @@ def test_train_long_and_sweep_smoke(tmp_path):
     )
     assert main(["capacity", "--sweep", str(sweep), "--sweep-dir", str(tmp_path / "s"), "--max-steps", "1"]) == 0
     assert (tmp_path / "s" / "runs.jsonl").is_file()
+
+
+def test_passkey_through_hf_backend(tmp_path):
+    """Any lc-core backend runs the same protocol (no mitigations there: they need the streaming backend)."""
+    args = ["passkey", "--backend", "hf", "--lengths", "256", "--samples", "2", "--template", "demo", "--out", str(tmp_path)]
+    assert main(args) == 0
+    (result,) = (tmp_path / "passkey").glob("results_*.json")
+    assert json.loads(result.read_text())["per_length"][0]["accuracy %"] == 100.0
+    assert main([*args, "--method", "m1", "--alpha-scale", "0.9"]) == 2
