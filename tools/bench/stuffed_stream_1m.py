@@ -6,8 +6,8 @@ Every measurement runs in a fresh subprocess (so the peak RSS, ``ru_maxrss``, is
 - ``loss``: the ``haystack`` prompt repeated to N tokens, streamed in ``--chunk`` pieces with
   :func:`stuffed_mamba.loss.loss_curve` (method ``none`` and Method 3), reporting tokens/s, peak RSS, the mean loss
   and the largest 4K-bucket mean relative to the in-length level (first 1K tokens);
-- ``passkey``: one passkey prompt of N tokens (template ``demo``, needle at depth 0.99, i.e. inside Method 3's
-  window), prefilled by streaming and decoded greedily, with and without Method 3;
+- ``passkey``: one passkey prompt of N tokens (template ``demo``, needle a quarter window before the end, i.e. inside
+  Method 3's window), prefilled by streaming and decoded greedily, with and without Method 3;
 - ``peer``: transformers' ``Mamba2ForCausalLM`` (torch path) with the demo's weights exported by
   ``lc_core.models.mamba2.export_hf``, one forward over N tokens (no streaming), where it runs.
 
@@ -75,7 +75,8 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
             from stuffed_mamba.passkey import StreamingBackend, make_examples, prompt_tokens, score
 
             ex = make_examples([n], 1, template="demo")[0]
-            ex["depth"] = 0.99
+            # the needle a quarter window before the end: inside Method 3's window at every length
+            ex["depth"] = 1.0 - spec["window"] / (4.0 * n)
             be = StreamingBackend(
                 lm.model, lm.encode, lm.decode, hooks_factory=lambda: build_hooks(spec_m), chunk_tokens=spec["chunk"],
                 eos_token_id=lm.eos_token_id,

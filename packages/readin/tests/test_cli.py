@@ -57,3 +57,24 @@ def test_augment_writes_three_times_the_rows(tmp_path, capsys):
     assert main(["augment", str(src), "--task", "afqmc", "--out", str(tmp_path / "aug.json")]) == 0
     lines = (tmp_path / "aug.json").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 * len(AFQMC)
+
+
+def test_report_tables_and_plot(task_dir, tmp_path, capsys):
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    root = task_dir("afqmc")
+    preds = tmp_path / "preds"
+    for split in ("clean", "keyboard_1", "keyboard_2", "keyboard_3"):
+        write_jsonl(preds / f"{split}.jsonl", [{"prediction": p} for p in (1, 0, 0, 0)])
+    out = tmp_path / "results"
+    assert main(["score", str(root), "--task", "afqmc", "--preds", str(preds), "--model", "toy", "--out", str(out)]) == 0
+    capsys.readouterr()
+    result = next((out / "toy").glob("results_*.json"))
+    assert main(["report", str(result), "--plot", str(tmp_path / "curves.png")]) == 0
+    text = capsys.readouterr().out
+    assert "## afqmc" in text and "| Keyboard | toy | 50.00 | 50.00 | 50.00 |" in text
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    bad = write_jsonl(tmp_path / "bad.json", [])
+    bad.write_text("{}", encoding="utf-8")
+    assert main(["report", str(bad)]) == 2

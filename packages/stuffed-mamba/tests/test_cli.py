@@ -65,3 +65,29 @@ def test_loss_curve_and_calibrate(tmp_path):
     assert main(["calibrate", "--calibration-length", "256", "--write", str(tau_file)]) == 0
     tau = json.loads(tau_file.read_text())["tau"]
     assert len(tau) == 3 and len(tau[0]) == 8
+
+
+def test_train_long_and_sweep_smoke(tmp_path):
+    rc = main(
+        ["train-long", "--train-dir", str(tmp_path / "t"), "--steps", "2", "--seq-len", "256", "--segment-tokens", "64"]
+        + ["--batch", "2", "--min-len", "128", "--max-len", "512", "--out", str(tmp_path)]
+    )
+    assert rc == 0
+    assert (tmp_path / "t" / "model" / "config.json").is_file()
+    # the trained model loads back through the same path as the demo
+    assert main(["passkey", "--model", str(tmp_path / "t" / "model"), "--lengths", "256", "--samples", "1"]) == 0
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(
+        json.dumps({"d_states": [4], "d_model": 16, "n_layers": 1, "seq_len": 128, "eval_lengths": [256], "samples": 1})
+    )
+    assert main(["capacity", "--sweep", str(sweep), "--sweep-dir", str(tmp_path / "s"), "--max-steps", "1"]) == 0
+    assert (tmp_path / "s" / "runs.jsonl").is_file()
+
+
+def test_passkey_through_hf_backend(tmp_path):
+    """Any lc-core backend runs the same protocol (no mitigations there: they need the streaming backend)."""
+    args = ["passkey", "--backend", "hf", "--lengths", "256", "--samples", "2", "--template", "demo", "--out", str(tmp_path)]
+    assert main(args) == 0
+    (result,) = (tmp_path / "passkey").glob("results_*.json")
+    assert json.loads(result.read_text())["per_length"][0]["accuracy %"] == 100.0
+    assert main([*args, "--method", "m1", "--alpha-scale", "0.9"]) == 2

@@ -37,6 +37,7 @@ app = App(
         "augment": _cmd("augment", "READIN's ADA: clean training rows + 2 copies with same-syllable-same-tone swaps"),
         "eval": _cmd("eval", "run a model (hf / OpenAI-compatible / vLLM) on clean + noisy splits, then score"),
         "score": _cmd("score", "score prediction files: clean / average / worst per channel"),
+        "report": _cmd("report", "tables (README layout) and clean/avg/worst curves from results files"),
     },
     epilog=EPILOG,
     version=_version(),

@@ -54,6 +54,7 @@ def add_score_arguments(p: argparse.ArgumentParser) -> None:
         help="folder of <split>.jsonl (clean.jsonl, keyboard_1.jsonl...): {'id' or 'clean_index', 'prediction'} per line",
     )
     p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership, as READIN's script")
+    p.add_argument("--db-dir", help="CSpider: Spider's database/ folder (<db_id>/<db_id>.sqlite) for execution match")
     p.add_argument("--model", default="model", help="the model name in the table and the results folder")
     p.add_argument("--out", default="results", help="results root (<out>/<model>/results_<time>.{json,md})")
 
@@ -86,15 +87,24 @@ def read_predictions(path: Path, bench: Benchmark, split: str) -> dict[int, Any]
 
 
 def _table(task: str, scores: dict[str, Any], model: str) -> str:
-    from readin.report import table1, table2
+    from readin.report import table1
 
     channels = {k: v for k, v in scores.items() if isinstance(v, dict)}
     if task in ("afqmc", "cmrc"):
         return table1([{"noise": noise, "model": model, **s} for noise, s in channels.items()])
-    rec: dict[str, Any] = {"clean": next(iter(channels.values()))["bleu_clean"] if channels else None}
-    for noise, s in channels.items():
-        rec[noise] = {"avg": s["bleu_avg"], "worst": s["bleu_worst"]}
-    return table2([{"model": model, task: rec}])
+    from readin.report import clean_avg_worst_table
+
+    metric, label, scale = ("bleu", "WMT", 1.0) if task == "wmt" else ("em", "CSpider EM", 100.0)
+    metrics = [(metric, label, scale)]
+    if task == "cspider" and any("ex_clean" in s for s in channels.values()):
+        metrics.append(("ex", "CSpider EX", 100.0))
+    row: dict[str, Any] = {"model": model}
+    for key, _, _ in metrics:
+        rec: dict[str, Any] = {"clean": next(iter(channels.values()))[f"{key}_clean"] if channels else None}
+        for noise, s in channels.items():
+            rec[noise] = {"avg": s[f"{key}_avg"], "worst": s[f"{key}_worst"]}
+        row[key] = rec
+    return clean_avg_worst_table([row], [(k, label, k, scale) for k, label, scale in metrics])
 
 
 def score(args: argparse.Namespace) -> int:
@@ -111,9 +121,7 @@ def score(args: argparse.Namespace) -> int:
             preds[name] = read_predictions(path, bench, name)
     if "clean" not in preds:
         raise UserError(f"{folder}: no predictions for the clean split (clean.jsonl)")
-    if bench.task.name == "cspider":
-        raise UserError("scoring cspider (SQL exact/execution match) is not implemented yet")
-    scores = score_predictions(bench, preds, legacy=args.legacy)
+    scores = score_predictions(bench, preds, legacy=args.legacy, db_dir=args.db_dir)
     table = _table(bench.task.name, scores, args.model)
     print(table, end="")
     paths = emit(
@@ -138,6 +146,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="only the first N examples of each split")
     p.add_argument("--shard", default="0/1", help="i/n: this process handles every n-th example from i")
     p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership")
+    p.add_argument("--db-dir", help="CSpider: Spider's database/ folder (<db_id>/<db_id>.sqlite) for execution match")
     p.add_argument("--run-name", help="results folder name (default: the model's name)")
     p.add_argument("--out", default="results", help="results root: <out>/<run>/preds_<split>.jsonl and results_<time>")
 
@@ -152,8 +161,6 @@ def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the verb's name
     from readin.evaluate import PROMPTS, run_benchmark, score_predictions
 
     bench = _load(args)
-    if bench.task.name == "cspider":
-        raise UserError("cspider: SQL scoring is not implemented yet; generate with another tool or wait for it")
     shots = load_split(args.shots, bench.task).rows[: args.k] if args.shots and args.k > 0 else []
     shard = parse_shard(args.shard)
     run = args.run_name or safe_name(args.model)
@@ -167,7 +174,7 @@ def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the verb's name
         print(f"shard {shard[0]}/{shard[1]} done; merge the shards with lc_core.eval.merge_shards, then `readin score`")
         return 0
     preds = {name: {r["clean_index"]: r["parsed"] for r in split_rows} for name, split_rows in rows.items()}
-    scores = score_predictions(bench, preds, legacy=args.legacy)
+    scores = score_predictions(bench, preds, legacy=args.legacy, db_dir=args.db_dir)
     table = _table(bench.task.name, scores, run)
     print(table, end="")
     emit(
@@ -283,4 +290,52 @@ def augment(args: argparse.Namespace) -> int:
     out = ada_augment(rows, args.task, ratio=args.ratio, copies=args.copies, seed=args.seed)
     n = write_jsonl(args.out, out)
     print(f"wrote {n} rows ({len(rows)} clean + {args.copies} ADA copies, ratio {args.ratio}) to {args.out}")
+    return 0
+
+
+# ---- report -----------------------------------------------------------------------------------------------------
+
+#: the headline metric per task in a results record
+_HEADLINE = {"afqmc": ("pos", "neg"), "cmrc": ("em", "f1"), "wmt": ("bleu",), "cspider": ("em", "ex")}
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", nargs="+", help="results_<time>.json files written by `readin score` / `readin eval`")
+    p.add_argument("--plot", help="also draw clean -> average -> worst curves per model and channel (png/pdf/svg)")
+
+
+def report(args: argparse.Namespace) -> int:
+    from lc_core.io import read_json_object
+
+    by_task: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for path in args.results:
+        rec = read_json_object(path, what="readin results file")
+        if "task" not in rec or "scores" not in rec:
+            raise DataError("not a readin results file (no 'task'/'scores')", path=path)
+        by_task.setdefault(rec["task"], []).append((Path(path).parent.name, rec["scores"]))
+    curves: dict[str, tuple[list[int], list[float]]] = {}
+    for task, runs in by_task.items():
+        print(f"## {task}\n")
+        for model, scores in runs:
+            print(_table(task, scores, model))
+            for noise, block in scores.items():
+                if not isinstance(block, dict):
+                    continue
+                for metric in _HEADLINE.get(task, ()):
+                    ys = [block.get(f"{metric}_{part}") for part in ("clean", "avg", "worst")]
+                    if all(isinstance(y, int | float) for y in ys):
+                        scale = 1.0 if metric == "bleu" else 100.0
+                        curves[f"{model} {task} {metric} {noise}"] = ([0, 1, 2], [y * scale for y in ys])
+    if args.plot:
+        from lc_core.plot import line_plot
+
+        path = line_plot(
+            curves,
+            args.plot,
+            title="READIN: clean (0) -> average (1) -> worst (2)",
+            ylabel="score (accuracy / EM / F1 %, BLEU)",
+            markers=True,
+            extra="readin[plot]",
+        )
+        print(f"wrote {path}")
     return 0

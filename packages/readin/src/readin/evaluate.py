@@ -120,13 +120,16 @@ def run_benchmark(
     return rows
 
 
-def score_predictions(bench: Benchmark, preds: Mapping[str, Mapping[int, Any]], *, legacy: bool = False) -> dict[str, Any]:
+def score_predictions(
+    bench: Benchmark, preds: Mapping[str, Mapping[int, Any]], *, legacy: bool = False, db_dir: str | Path | None = None
+) -> dict[str, Any]:
     """Clean / average / worst per channel over the examples that have a clean prediction.
 
     Args:
         bench: the loaded task.
         preds: split -> ``{clean_index: parsed prediction}`` (a ``--limit`` run covers a prefix).
         legacy: CMRC worst-case EM by raw string membership.
+        db_dir: CSpider's ``database/`` folder (``<db_id>/<db_id>.sqlite``) for execution match.
 
     Returns:
         ``{"n": examples scored, "<noise>": {metric: value}}`` in the metrics' units (fractions, BLEU 0-100).
@@ -155,5 +158,8 @@ def score_predictions(bench: Benchmark, preds: Mapping[str, Mapping[int, Any]], 
         elif task == "wmt":
             out[noise] = metrics.wmt_scores([r["en"] for r in clean_rows], clean, versions)
         else:
-            raise NotImplementedError(f"scoring {task} (SQL exact/execution match) is not implemented yet")
+            from readin.sql import database_path
+
+            dbs = [database_path(db_dir, r["db_id"]) for r in clean_rows] if db_dir is not None else None
+            out[noise] = metrics.cspider_scores([r["query"] for r in clean_rows], clean, versions, dbs)
     return out

@@ -34,6 +34,8 @@ __all__ = [
     "cmrc_scores",
     "wmt_scores",
     "tokenization_consistency",
+    "binary_scores",
+    "cspider_scores",
 ]
 
 Preds = Sequence[Any] | Mapping[int, Any]
@@ -237,3 +239,32 @@ def tokenization_consistency(
     if not m:
         raise ValueError("no examples")
     return sum(list(tokenize(clean[i])) == list(tokenize(t)) for i, t in m.items()) / len(m)
+
+
+def binary_scores(
+    correct: Callable[[int, Any], bool], n: int, clean: Sequence[Any], noisy: Sequence[Preds], prefix: str
+) -> dict[str, float]:
+    """Clean / average / worst of a right-or-wrong metric: ``correct(clean_index, prediction)``."""
+    _check_versions(noisy)
+    if len(clean) != n:
+        raise ValueError(f"{len(clean)} clean predictions for {n} examples")
+    maps = [_as_map(p, n, f"version {i + 1}") for i, p in enumerate(noisy)]
+    common = _common(maps)
+    return {
+        f"{prefix}_clean": sum(correct(i, p) for i, p in enumerate(clean)) / n if n else 0.0,
+        f"{prefix}_avg": average([sum(correct(i, p) for i, p in m.items()) / max(len(m), 1) for m in maps]),
+        f"{prefix}_worst": sum(all(correct(i, m[i]) for m in maps) for i in common) / len(common) if common else 0.0,
+    }
+
+
+def cspider_scores(
+    golds: Sequence[str], clean: Sequence[str], noisy: Sequence[Preds], dbs: Sequence[Any] | None = None
+) -> dict[str, float]:
+    """CSpider: normalised exact match (``em_*``) and, given one database path per example, execution match (``ex_*``)."""
+    from readin.sql import exact_match, execution_match
+
+    n = len(golds)
+    out = binary_scores(lambda i, p: exact_match(str(p), golds[i]), n, clean, noisy, "em")
+    if dbs is not None:
+        out.update(binary_scores(lambda i, p: execution_match(str(p), golds[i], dbs[i]), n, clean, noisy, "ex"))
+    return out

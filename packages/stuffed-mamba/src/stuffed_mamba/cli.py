@@ -99,9 +99,26 @@ def add_calibrate_arguments(p: argparse.ArgumentParser) -> None:
     _add_output(p, "calibrate")
 
 
+def add_train_long_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model(p)
+    p.add_argument("--train-dir", required=True, help="lc_core.train output folder (checkpoints, metrics; reruns resume)")
+    p.add_argument("--steps", type=int, default=200, help="optimizer steps")
+    p.add_argument("--seq-len", type=int, default=4096, help="training window (tokens)")
+    p.add_argument("--segment-tokens", type=int, default=512, help="TBPTT segment: state carried, gradient cut")
+    p.add_argument("--batch", type=int, default=4, help="windows per step")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (WSD schedule)")
+    p.add_argument("--min-len", type=int, default=256, help="shortest passkey document (tokens)")
+    p.add_argument("--max-len", type=int, default=16384, help="longest passkey document (tokens)")
+    p.add_argument("--seed", type=int, default=0, help="data seed")
+    _add_output(p, "train-long")
+
+
 def add_capacity_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--formulas", action="store_true", help="N_S and the paper-reported T_forget/T_recall of official models")
     p.add_argument("--config", help="a Mamba-2 config.json whose N_S to compute")
+    p.add_argument("--sweep", help="sweep JSON (SweepConfig fields) to train tiny models and measure T_recall/T_collapse")
+    p.add_argument("--sweep-dir", help="sweep output folder (runs.jsonl; reruns resume)")
+    p.add_argument("--max-steps", type=int, help="override the steps of every sweep run (smoke tests)")
     _add_output(p, "capacity")
 
 
@@ -119,6 +136,11 @@ app = App(
             "stuffed_mamba.commands:loss_curve", "stuffed_mamba.cli:add_loss_curve_arguments", "per-token loss vs position"
         ),
         "calibrate": _verb("calibrate", "Method 2 thresholds τ per layer and head from a calibration prompt"),
+        "train-long": Command(
+            "stuffed_mamba.commands:train_long",
+            "stuffed_mamba.cli:add_train_long_arguments",
+            "TBPTT continuation on longer passkey documents",
+        ),
         "capacity": _verb("capacity", "state size N_S and capacity laws (paper-reported fits)"),
     },
     epilog=EPILOG,

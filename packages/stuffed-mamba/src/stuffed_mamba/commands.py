@@ -106,6 +106,26 @@ def analyze(args: argparse.Namespace) -> int:
 def capacity(args: argparse.Namespace) -> int:
     from stuffed_mamba.capacity import OFFICIAL_CONFIGS, paper_t_forget, paper_t_recall, state_size
 
+    if args.sweep:
+        from lc_core.cli import UserError
+        from stuffed_mamba.sweep import SweepConfig, fit_sweep, run_sweep
+
+        if not args.sweep_dir:
+            raise UserError("--sweep needs --sweep-dir")
+        try:
+            spec = json.loads(Path(args.sweep).read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{args.sweep}: line {e.lineno}: {e.msg}") from None
+        rows = run_sweep(SweepConfig(**spec), args.sweep_dir, max_steps=args.max_steps)
+        fits = fit_sweep(rows)
+        cols = ["d_state", "N_S", "final_loss", "t_recall", "t_collapse"]
+        table = (
+            markdown_table(rows, cols)
+            + "\n\nfits (K tokens vs N_S in millions): "
+            + json.dumps({k: v.get("params", v.get("error")) for k, v in fits.items()})
+        )
+        _emit(args, {"rows": rows, "fits": fits}, table)
+        return 0
     rows = []
     configs: dict[str, Any] = dict(OFFICIAL_CONFIGS) if args.formulas or not args.config else {}
     if args.config:
@@ -278,4 +298,33 @@ def calibrate(args: argparse.Namespace) -> int:
         atomic_write_json(args.write, {"tau": tau.tolist(), "model": args.model})
         table += f"\n\nwritten: {args.write}"
     _emit(args, {"model": args.model, "tau": tau.tolist()}, table)
+    return 0
+
+
+def train_long(args: argparse.Namespace) -> int:
+    from lc_core.train import TrainConfig
+    from stuffed_mamba.models import load_model
+    from stuffed_mamba.train_long import train_long as run
+
+    loaded = load_model(args.model, threads=args.threads)
+    cfg = TrainConfig(
+        seq_len=args.seq_len, micro_batch_size=args.batch, global_batch_size=args.batch, max_steps=args.steps, lr=args.lr,
+        warmup_steps=min(20, args.steps // 10), out_dir=args.train_dir, save_every=max(1, args.steps // 10), seed=args.seed,
+    )  # fmt: skip
+    documents = max(64, args.steps * args.batch * args.seq_len // max(1, (args.min_len + args.max_len) // 2))
+    res = run(
+        loaded.model, cfg, documents=documents, min_len=args.min_len, max_len=args.max_len,
+        segment_tokens=args.segment_tokens, encode=loaded.encode, eos_id=loaded.eos_token_id or 1, seed=args.seed,
+    )  # fmt: skip
+    model_dir = Path(args.train_dir) / "model"
+    loaded.model.eval().save_pretrained(model_dir)
+    from lc_core.models.builtin import resolve_model_path
+
+    src = Path(resolve_model_path(args.model))
+    for name in ("tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer.model"):
+        if (src / name).is_file():
+            (model_dir / name).write_bytes((src / name).read_bytes())
+    rows = [{"steps": res.step, "final_loss": res.final_loss, "elapsed_s": res.elapsed_s, "resumed_from": res.resumed_from}]
+    table = markdown_table(rows, list(rows[0])) + f"\n\nmodel: {model_dir} (use --model {model_dir})"
+    _emit(args, {"result": rows[0], "model_dir": str(model_dir)}, table)
     return 0

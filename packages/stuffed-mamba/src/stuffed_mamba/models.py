@@ -55,7 +55,10 @@ def load_model(name: str, *, dtype: torch.dtype | None = None, threads: int | No
         from lc_core.tokenizers import ByteTokenizer
 
         tok = ByteTokenizer(extra_ids=0)
-        return LoadedModel(model, tok.encode, tok.decode, name, tok.eos_token_id)
+        # the padded vocabulary has ids past the 259 byte ids; an untrained model may emit them: drop them
+        return LoadedModel(
+            model, tok.encode, lambda ids: tok.decode([i for i in ids if i < tok.vocab_size]), name, tok.eos_token_id
+        )
     from transformers import AutoTokenizer
 
     hf = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)

@@ -1,0 +1,154 @@
+"""Capacity sweep: train tiny Mamba-2 models of several state sizes and measure where they stop working.
+
+For each ``d_state`` a model is trained from scratch (:func:`stuffed_mamba.train_long.train_long`, TBPTT on passkey
+documents of ``train_min``–``train_max`` tokens), then measured:
+
+* ``t_recall``: the longest evaluated length with passkey accuracy >= ``threshold`` (95 % like the paper);
+* ``t_collapse``: the first length whose per-token loss (haystack prompt, 256-token buckets) exceeds
+  ``collapse_factor`` × the in-length level (None if it never does up to the longest length).
+
+One JSON line per finished run goes to ``<out>/runs.jsonl``; a rerun skips finished runs and lc-core resumes an
+interrupted training run from its checkpoint. :func:`fit_sweep` fits the paper's forms against ``N_S`` (millions).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lc_core.logging import get_logger
+
+__all__ = ["SweepConfig", "run_sweep", "fit_sweep"]
+
+logger = get_logger(__name__)
+
+
+@dataclass(kw_only=True)
+class SweepConfig:
+    """A capacity sweep.
+
+    Args:
+        d_states: state sizes N to train (one model each).
+        d_model: model width.
+        n_layers: layers.
+        headdim: head size P.
+        steps: training steps per model.
+        seq_len: training window.
+        segment_tokens: TBPTT segment.
+        train_min: shortest training document (tokens).
+        train_max: longest training document (tokens).
+        eval_lengths: passkey / loss lengths to evaluate.
+        samples: passkey samples per length.
+        threshold: passkey accuracy defining t_recall.
+        collapse_factor: loss ratio defining t_collapse.
+        lr: learning rate.
+        seed: seed of data and init.
+    """
+
+    d_states: Sequence[int] = (4, 8, 16)
+    d_model: int = 32
+    n_layers: int = 2
+    headdim: int = 16
+    steps: int = 100
+    seq_len: int = 512
+    segment_tokens: int = 128
+    train_min: int = 128
+    train_max: int = 400
+    eval_lengths: Sequence[int] = (256, 512, 1024, 2048)
+    samples: int = 10
+    threshold: float = 0.95
+    collapse_factor: float = 1.5
+    lr: float = 3e-3
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _measure(model: Any, cfg: SweepConfig, encode: Any, decode: Any) -> dict[str, Any]:
+    from stuffed_mamba.loss import loss_curve
+    from stuffed_mamba.passkey import StreamingBackend, make_examples, prompt_tokens, score
+    from stuffed_mamba.prompts import encode_prompt
+
+    model.eval()
+    be = StreamingBackend(model, encode, decode, eos_token_id=1)
+    acc = {}
+    for n in cfg.eval_lengths:
+        exs = make_examples([n], cfg.samples, seed=cfg.seed + 1, template="demo")
+        acc[n] = sum(score(decode(be.complete_tokens(list(prompt_tokens(e, encode)), 6)), e["answer"]) for e in exs) / len(exs)
+    ok = [n for n in cfg.eval_lengths if acc[n] >= cfg.threshold]
+    t_recall = max(ok) if ok else 0
+    curve = loss_curve(model, encode_prompt("haystack", encode, max(cfg.eval_lengths)), bucket=128, progress=False)
+    level = sum(m for c, m in zip(curve.centres, curve.means) if c <= cfg.train_max) / max(
+        1, sum(1 for c in curve.centres if c <= cfg.train_max)
+    )
+    collapse = next(
+        (c for c, m in zip(curve.centres, curve.means) if c > cfg.train_max and m > cfg.collapse_factor * level), None
+    )
+    return {"passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, "t_collapse": collapse, "loss_level": level}
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None) -> list[dict[str, Any]]:
+    """Train and measure every state size not yet in ``out/runs.jsonl``; returns all rows (old and new)."""
+    import torch
+
+    from lc_core.models.mamba2 import Mamba2ForCausalLM
+    from lc_core.models.mamba2.presets import tiny_config
+    from lc_core.tokenizers import ByteTokenizer
+    from lc_core.train import TrainConfig
+    from stuffed_mamba.capacity import state_size
+    from stuffed_mamba.train_long import train_long
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = out / "runs.jsonl"
+    done = {}
+    if runs.exists():
+        for line in runs.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                done[row["d_state"]] = row
+    tok = ByteTokenizer(extra_ids=0)
+    for n in cfg.d_states:
+        if n in done:
+            logger.info("d_state %d already measured, skipping", n)
+            continue
+        mcfg = tiny_config(d_model=cfg.d_model, n_layers=cfg.n_layers, headdim=cfg.headdim, d_state=n, vocab_size=259)
+
+        torch.manual_seed(cfg.seed)
+        model = Mamba2ForCausalLM(mcfg)  # trained in place (a ready model is accepted by lc_core.train)
+        tcfg = TrainConfig(
+            seq_len=cfg.seq_len, micro_batch_size=8, global_batch_size=8, max_steps=max_steps or cfg.steps, lr=cfg.lr,
+            warmup_steps=min(20, (max_steps or cfg.steps) // 5), out_dir=str(out / f"N{n}"), save_every=25, progress=False,
+            seed=cfg.seed,
+        )  # fmt: skip
+        documents = max(64, tcfg.max_steps * 8 * cfg.seq_len // max(1, (cfg.train_min + cfg.train_max) // 2))
+        res = train_long(
+            model, tcfg, documents=documents, min_len=cfg.train_min, max_len=cfg.train_max,
+            segment_tokens=cfg.segment_tokens, encode=tok.encode, eos_id=1, seed=cfg.seed,
+        )  # fmt: skip
+        with torch.no_grad():
+            m = _measure(model, cfg, tok.encode, lambda ids: tok.decode([i for i in ids if i < tok.vocab_size]))
+        row = {"d_state": n, "N_S": state_size(mcfg), "final_loss": res.final_loss, "steps": res.step, **m}
+        with runs.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        done[n] = row
+    return [done[n] for n in cfg.d_states if n in done]
+
+
+def fit_sweep(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Fit ``t_recall`` (exponential form) and ``t_collapse`` (linear form) against N_S in millions; what cannot be
+    fitted (too few distinct points, no collapse observed) is reported as a reason, not a number."""
+    from stuffed_mamba.capacity import fit_exponential, fit_linear
+
+    out: dict[str, Any] = {}
+    x = [r["N_S"] / 1e6 for r in rows]
+    rec = [(xi, r["t_recall"] / 1e3) for xi, r in zip(x, rows) if r["t_recall"]]
+    col = [(xi, r["t_collapse"] / 1e3) for xi, r in zip(x, rows) if r.get("t_collapse")]
+    for name, pts, fn in (("t_recall", rec, fit_exponential), ("t_collapse", col, fit_linear)):
+        try:
+            out[name] = fn([p[0] for p in pts], [p[1] for p in pts]).to_dict()
+        except (ValueError, RuntimeError) as e:
+            out[name] = {"error": str(e), "points": pts}
+    return out
