@@ -15,6 +15,7 @@ calibration data can be split over ranks (``torch.distributed``) with the same r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -142,10 +143,10 @@ def layer_threshold_exact(a: torch.Tensor, w_out: torch.Tensor, cett: float, *, 
     """The exact layer threshold for a CETT target: prune as many neurons as CETT ``≤ cett`` allows.
 
     CETT is a step function of ``t`` that changes only at achieved neuron norms, so the search runs over those
-    values (the median of the candidates left in the bracket is the next pivot: one halving per evaluation, and
-    the same result on one or several ranks). The returned threshold lies midway between the largest pruned norm
-    ``v_k`` and the next achieved norm ``v_{k+1}``, so the strict inference mask ``‖n_i‖ < t`` prunes exactly the
-    searched set ``‖n_i‖ ≤ v_k`` and float round-off cannot flip a tie.
+    values: the bracket is bisected (geometrically once positive) until no achieved norm is left strictly inside
+    it, which gives the same result on one process and on any split of the tokens over ranks. The returned
+    threshold lies midway between the largest pruned norm ``v_k`` and the next achieved norm ``v_{k+1}``, so the
+    strict inference mask ``‖n_i‖ < t`` prunes exactly the searched set ``‖n_i‖ ≤ v_k`` and float round-off cannot flip a tie.
 
     Args:
         a: FFN intermediate ``[m, d_f]``.
@@ -175,12 +176,13 @@ def layer_threshold_exact(a: torch.Tensor, w_out: torch.Tensor, cett: float, *, 
         count = float(reducer.sum(torch.tensor(float(inside.numel()), dtype=torch.float64)))
         if count == 0:
             break
-        # pivot: the (rank-averaged) median of the candidates strictly inside the bracket
-        has = torch.tensor(1.0 if inside.numel() else 0.0, dtype=torch.float64)
-        med = torch.tensor(float(inside.median()) if inside.numel() else 0.0, dtype=torch.float64)
-        pivot = float(reducer.sum(med)) / float(reducer.sum(has))
+        # pivot: the midpoint of the bracket (geometric once it is positive), which depends only on the bracket and
+        # so is the same on one process and on any split of the tokens over ranks
+        pivot = math.sqrt(lo * hi) if lo > 0 else (max(lo, 0.0) + hi) / 2
         if not (lo < pivot < hi):
             pivot = (max(lo, 0.0) + hi) / 2
+        if not (lo < pivot < hi):
+            break
         if stats.cett(pivot) <= cett:
             lo = pivot
         else:
