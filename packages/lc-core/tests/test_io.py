@@ -171,7 +171,8 @@ def test_read_json_object_errors(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no such config"):
         read_json_object(tmp_path / "nope.json", what="config")
-    (tmp_path / "bad.json").write_text('{\n  "a": 1,\n}')
+    # a missing comma: every Python reports it on line 3 (3.13 moved the trailing-comma error to the comma's line)
+    (tmp_path / "bad.json").write_text('{\n  "a": 1\n  "b": 2\n}')
     with pytest.raises(DataError, match=r"bad.json:3: invalid JSON"):
         read_json_object(tmp_path / "bad.json")
     (tmp_path / "list.json").write_text("[1]")
