@@ -55,6 +55,13 @@ def add_score_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership, as READIN's script")
     p.add_argument("--db-dir", help="CSpider: Spider's database/ folder (<db_id>/<db_id>.sqlite) for execution match")
+    p.add_argument("--tables", help="CSpider: Spider's tables.json (schemas and foreign keys for the exact set match)")
+    p.add_argument(
+        "--sql-match",
+        choices=["set", "string"],
+        default="set",
+        help="CSpider exact match: Spider's component set match, or the legacy normalised string match",
+    )
     p.add_argument("--model", default="model", help="the model name in the table and the results folder")
     p.add_argument("--out", default="results", help="results root (<out>/<model>/results_<time>.{json,md})")
 
@@ -121,7 +128,9 @@ def score(args: argparse.Namespace) -> int:
             preds[name] = read_predictions(path, bench, name)
     if "clean" not in preds:
         raise UserError(f"{folder}: no predictions for the clean split (clean.jsonl)")
-    scores = score_predictions(bench, preds, legacy=args.legacy, db_dir=args.db_dir)
+    scores = score_predictions(
+        bench, preds, legacy=args.legacy, db_dir=args.db_dir, sql_match=args.sql_match, tables=args.tables
+    )
     table = _table(bench.task.name, scores, args.model)
     print(table, end="")
     paths = emit(
@@ -147,6 +156,13 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", default="0/1", help="i/n: this process handles every n-th example from i")
     p.add_argument("--legacy", action="store_true", help="CMRC worst-case EM by raw string membership")
     p.add_argument("--db-dir", help="CSpider: Spider's database/ folder (<db_id>/<db_id>.sqlite) for execution match")
+    p.add_argument("--tables", help="CSpider: Spider's tables.json (schemas and foreign keys for the exact set match)")
+    p.add_argument(
+        "--sql-match",
+        choices=["set", "string"],
+        default="set",
+        help="CSpider exact match: Spider's component set match, or the legacy normalised string match",
+    )
     p.add_argument("--run-name", help="results folder name (default: the model's name)")
     p.add_argument("--out", default="results", help="results root: <out>/<run>/preds_<split>.jsonl and results_<time>")
 
@@ -174,7 +190,9 @@ def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the verb's name
         print(f"shard {shard[0]}/{shard[1]} done; merge the shards with lc_core.eval.merge_shards, then `readin score`")
         return 0
     preds = {name: {r["clean_index"]: r["parsed"] for r in split_rows} for name, split_rows in rows.items()}
-    scores = score_predictions(bench, preds, legacy=args.legacy, db_dir=args.db_dir)
+    scores = score_predictions(
+        bench, preds, legacy=args.legacy, db_dir=args.db_dir, sql_match=args.sql_match, tables=args.tables
+    )
     table = _table(bench.task.name, scores, run)
     print(table, end="")
     emit(
