@@ -73,3 +73,22 @@ def test_pplp_meets_target_fast(tiny_gqa, markov_batches):
     assert res.ppl_ratio <= 1.01 and res.activation < 1.0
     assert evaluate_thresholds(model, markov_batches[:1], res.thresholds[0]).ppl_ratio == pytest.approx(res.ppl_ratio)
     assert res.forwards < res.original_forwards
+
+
+def test_secant_and_bisect_both_meet_target_with_a_crossing(tiny_gqa, markov_batches):
+    """Both searches end on a bracket of width <= eps around a crossing; the default needs fewer forwards here."""
+    model = tiny_gqa("relu", steps=150)
+    stats = dense_stats(model, markov_batches[:1])
+    out = {}
+    for method in ("secant", "bisect"):
+        res = cett_for_ppl(model, markov_batches[:1], 0.01, eps=1e-3, method=method)
+        assert res.ppl_ratio < 1.01
+        # every evaluated candidate above the returned CETT and within eps of it crossed the target
+        above = [h for h in res.history if res.cett < h["cett"] <= res.cett + 1e-3 + 1e-12]
+        assert above and all(h["ppl_ratio"] >= 1.01 for h in above) or res.cett == 0.0
+        ev = evaluate_thresholds(model, markov_batches[:1], thresholds_for_cett(stats, res.cett), dense_loss=stats.loss)
+        assert ev.ppl_ratio == pytest.approx(res.ppl_ratio, rel=1e-9)
+        out[method] = res
+    assert out["secant"].forwards <= out["bisect"].forwards
+    with pytest.raises(ValueError, match="unknown search method"):
+        cett_for_ppl(model, markov_batches[:1], 0.01, method="newton")

@@ -21,6 +21,7 @@ EPILOG = """quick start:
   sparsing-law measure --model MODEL --data text.txt --metric cett --arg 0.2 --thresholds-out t.json
   sparsing-law apply --model MODEL --data text.txt --thresholds t.json
   sparsing-law fit 0.1b_relu.txt --act relu --plot fit.png
+  sparsing-law curve sparsing-law/demo-relu sparsing-law/demo-silu --cett 0.2 --plot curve.png
 """
 
 
@@ -33,7 +34,9 @@ def _add_output(p: argparse.ArgumentParser, default_name: str) -> None:
 def _add_model_data(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model and data")
     g.add_argument("--model", required=True, help="model folder, hub id or built-in name (sparsing-law/demo-relu)")
-    g.add_argument("--data", required=True, help="UTF-8 text file (calibration = measurement set)")
+    g.add_argument(
+        "--data", required=True, help="UTF-8 text file (calibration = measurement set), or demo: the built-in sample"
+    )
     g.add_argument("--seq-len", type=int, default=256, help="tokens per sequence")
     g.add_argument("--batch-size", type=int, default=4, help="sequences per forward")
     g.add_argument("--max-sequences", type=int, default=16, help="sequences taken from the text")
@@ -50,7 +53,13 @@ def add_measure_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         help="metric argument: CETT value (cett), 1+p (pplp, 1.01 = PPL-1%%), keep ratio (topk), epsilon (fat)",
     )
-    p.add_argument("--eps", type=float, default=1e-3, help="bisection width of the pplp search")
+    p.add_argument("--eps", type=float, default=1e-3, help="final bracket width of the pplp search")
+    p.add_argument(
+        "--search",
+        default="secant",
+        choices=("secant", "bisect"),
+        help="pplp search: Illinois interpolation (fewer forwards) or Algorithm 1's bisection",
+    )
     p.add_argument("--legacy-grid", action="store_true", help="per-layer thresholds on the original's 65,536-point grid")
     p.add_argument("--legacy-topk", action="store_true", help="top-k over the whole layer tensor (the original code)")
     p.add_argument("--thresholds-out", help="write the per-layer thresholds as JSON here (cett/pplp)")
@@ -72,6 +81,19 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
     _add_output(p, "the data file's name")
 
 
+def add_curve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", help="run folders, sparsity.jsonl files or demo model names (sparsing-law/demo-relu)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--cett", type=float, default=0.2, help="the logged CETT whose activation ratio is fitted")
+    g.add_argument("--zero", action="store_true", help="fit the zero-threshold ratio instead")
+    p.add_argument("--act", choices=("relu", "silu"), help="law of every run (default: from its config.json)")
+    p.add_argument("--drop", type=int, default=0, help="warm-up points dropped before fitting")
+    p.add_argument("--unit", type=float, default=1e6, help="tokens per unit of D (default: millions)")
+    p.add_argument("--plot", help="write data and fitted laws (PNG) here")
+    p.add_argument("--title", help="plot title")
+    _add_output(p, "curve")
+
+
 def _verb(name: str, help_: str) -> Command:
     return Command(f"sparsing_law.commands:{name}", f"sparsing_law.cli:add_{name}_arguments", help_)
 
@@ -83,6 +105,7 @@ app = App(
         "measure": _verb("measure", "activation ratio and PPL ratio of a model under a sparsity metric"),
         "apply": _verb("apply", "sparse PPL and activation with saved per-layer thresholds"),
         "fit": _verb("fit", "fit the ReLU or SiLU sparsing law to an activation-vs-tokens file"),
+        "curve": _verb("curve", "fit the sparsing laws to training-time activation curves (sparsity.jsonl)"),
     },
     epilog=EPILOG,
     version=__version__,

@@ -10,7 +10,7 @@ from lc_core.cli import UserError
 from lc_core.logging import get_logger
 from lc_core.report import markdown_table
 
-__all__ = ["measure", "apply", "fit", "load_model", "text_batches"]
+__all__ = ["measure", "apply", "fit", "curve", "load_model", "text_batches", "resolve_data"]
 
 logger = get_logger(__name__)
 
@@ -49,12 +49,26 @@ def load_model(name: str, *, device: str = "auto", dtype: str = "float32", devic
     return model.eval(), tok
 
 
+def resolve_data(path: str) -> Path:
+    """``demo`` (when no such file exists) is the built-in held-out demo text; anything else is a path."""
+    if path == "demo" and not Path(path).exists():
+        from sparsing_law.assets import DEMO_TEXT
+
+        return DEMO_TEXT
+    return Path(path)
+
+
 def text_batches(tok: Any, path: str, *, seq_len: int, batch_size: int, max_sequences: int) -> list[dict[str, Any]]:
     """Tokenize a text file and cut it into ``[B, seq_len]`` batches (the last sequence right-padded, masked)."""
     import torch
 
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
+    p = resolve_data(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{p}: no such text file (use --data demo for the built-in sample)") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{p}: not UTF-8 text (byte {e.start})") from None
     if not text.strip():
         raise UserError(f"{p}: empty text file")
     ids = tok(text, add_special_tokens=False)["input_ids"]
@@ -123,7 +137,7 @@ def measure(args: argparse.Namespace) -> int:
         if args.metric == "pplp":
             if args.arg < 1.0:
                 raise UserError(f"--arg for pplp is 1+p (e.g. 1.01 for PPL-1%), got {args.arg}")
-            res = cett_for_ppl(model, batches, args.arg - 1.0, eps=args.eps, legacy=args.legacy_grid)
+            res = cett_for_ppl(model, batches, args.arg - 1.0, eps=args.eps, legacy=args.legacy_grid, method=args.search)
             thresholds = res.thresholds[0]
             extra = {k: v for k, v in res.to_dict().items() if k not in ("thresholds", "layer_activation", "ppl_ratios")}
             dense_loss = None
@@ -157,6 +171,11 @@ def measure(args: argparse.Namespace) -> int:
             save_thresholds(args.thresholds_out, thresholds, model=args.model, metric=args.metric, arg=args.arg)
     print(f"Average activation: {100 * ev.activation:.2f}%")
     print(f"PPL ratio: {100 * ev.ppl_ratio:.3f}%")
+    if "forwards" in extra:
+        print(
+            f"CETT: {extra['cett']:.6f} ({extra['iterations']} candidates, {extra['forwards']} model forwards; "
+            f"the original's bisection: {extra['original_forwards']})"
+        )
     if args.plot:
         _plot_measure(args, model, batches, thresholds)
     record = {
@@ -291,4 +310,66 @@ def fit(args: argparse.Namespace) -> int:
         line_plot(curves, args.plot, title=stem, xlabel="tokens (B)", ylabel="activation ratio", hlines={"A0": a0})
         logger.info("wrote %s", args.plot)
     _emit(args, record, table, stem)
+    return 0
+
+
+def curve(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sparsing_law.curves import fit_curve, load_run_curve
+
+    cett = None if args.zero else args.cett
+    fits = []
+    for source in args.runs:
+        try:
+            c = load_run_curve(source, cett=cett, unit=args.unit)
+            fits.append(fit_curve(c, act=args.act, drop=args.drop))
+        except (FileNotFoundError, ValueError) as e:
+            raise UserError(str(e)) from e
+    rows = []
+    for f in fits:
+        for kind, law in f.fits.items():
+            rows.append(
+                {
+                    "run": f.curve.name,
+                    "act": f.own,
+                    "law": kind + (" (own)" if kind == f.own else ""),
+                    "params": ", ".join(f"{k}={v:.4g}" for k, v in zip(law.names, law.params)),
+                    "MAE": f"{law.mae:.2e}",
+                    "A first": f"{f.first:.4f}",
+                    "A last": f"{f.last:.4f}",
+                    "dA/dlnD": f"{f.log_slope:+.4f}",
+                }
+            )
+    table = markdown_table(rows)
+    for f in fits:
+        trend = "falls" if f.log_slope < 0 else "rises"
+        print(
+            f"{f.curve.name} ({f.own}, {f.curve.measure}): activation {trend} with data, "
+            f"{100 * f.first:.2f}% -> {100 * f.last:.2f}% over "
+            f"{f.curve.d[f.drop]:.3g}-{f.curve.d[-1]:.3g} x {args.unit:g} tokens"
+        )
+    if args.plot:
+        from lc_core.plot import pyplot, save_figure
+
+        plt = pyplot("sparsing-law[plot]")
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        for i, f in enumerate(fits):
+            color = f"C{i}"
+            d, a = f.curve.d, f.curve.a
+            ax.plot(d[: f.drop], a[: f.drop], "x", color=color, alpha=0.5)
+            ax.plot(d[f.drop :], a[f.drop :], "o", color=color, markersize=4, label=f"{f.curve.name} ({f.curve.measure})")
+            grid = np.geomspace(d[f.drop], d[-1], 200)
+            own = f.fits[f.own]
+            ax.plot(grid, own(grid), "-", color=color, linewidth=1, label=f"{f.own} law, MAE {own.mae:.1e}")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"training tokens (x {args.unit:g})")
+        ax.set_ylabel("activation ratio")
+        ax.set_title(args.title or "activation ratio vs training tokens")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        save_figure(fig, args.plot)
+        logger.info("wrote %s", args.plot)
+    record = {"measure": "zero" if cett is None else f"CETT {cett:g}", "runs": [f.as_dict() for f in fits]}
+    _emit(args, record, table, "curve")
     return 0

@@ -171,8 +171,10 @@ def layer_threshold_exact(a: torch.Tensor, w_out: torch.Tensor, cett: float, *, 
         return float(torch.nextafter(torch.tensor(gmax, dtype=dtype), inf))
     lo = float("-inf")  # cett(lo) <= target (nothing pruned)
     hi = gmax  # cett(hi) > target
+    inside = norms
     while True:
-        inside = norms[(norms > lo) & (norms < hi)]
+        # the bracket only shrinks: the norms strictly inside it are a subset of the previous ones
+        inside = inside[(inside > lo) & (inside < hi)]
         count = float(reducer.sum(torch.tensor(float(inside.numel()), dtype=torch.float64)))
         if count == 0:
             break

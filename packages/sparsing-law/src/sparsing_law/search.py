@@ -197,6 +197,8 @@ def cett_for_ppl(
     legacy: bool = False,
     reducer: Reducer = LOCAL,
     max_cett: float = 1.0,
+    method: str = "secant",
+    x0: float = 0.2,
 ) -> PPLSearchResult:
     """Algorithm 1: the largest CETT (to ``eps``) whose mean PPL ratio over checkpoints stays below ``1 + p``.
 
@@ -205,24 +207,36 @@ def cett_for_ppl(
             sparsity-stabilising strategy); the returned single CETT applies to every checkpoint.
         batches: calibration batches (also the measurement set, as in the original demo).
         p: tolerated relative PPL increase (0.01 = PPL-1%).
-        eps: bracket width at which the bisection stops.
+        eps: width of the final bracket (a CETT below the target and one at or above it, ``eps`` apart).
         legacy: per-layer thresholds on the original's grid instead of the exact solution.
         reducer: combines statistics over processes (torchrun).
         max_cett: upper end of the initial bracket.
+        method: ``"bisect"``: Algorithm 1's bisection, returning the final bracket's midpoint (its lower end when
+            the midpoint misses the target). ``"secant"`` (default): the same bracket, shrunk by interpolating
+            ``ln(PPL ratio)`` linearly in CETT (first candidate ``x0``; CETT 0 is known to give ratio 1 without a
+            forward) and, once the estimate settles, by straddling it at ``±eps/2``; a step that would not shrink
+            the bracket falls back to bisection. It returns the bracket's lower end, the largest evaluated CETT
+            that meets the target.
+        x0: first candidate of ``"secant"``.
 
     Returns:
-        The CETT, its per-checkpoint thresholds, PPL ratios and activation ratios, the number of bisection
-        iterations, our model forwards and the original's for the same iterations.
+        The CETT, its per-checkpoint thresholds, PPL ratios and activation ratios, the number of candidate
+        evaluations, our model forwards and the original's for the same ``eps``.
     """
+    if method not in ("secant", "bisect"):
+        raise ValueError(f"unknown search method {method!r} (secant, bisect)")
     ckpts = [models] if isinstance(models, nn.Module) else list(models)
     stats = [dense_stats(m, batches, reducer=reducer) for m in ckpts]
     forwards = len(ckpts) * len(batches)
     seen: dict[tuple[tuple[float, ...], ...], list[SparseEval]] = {}
     history: list[dict[str, float]] = []
 
+    def thresholds(c: float) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(thresholds_for_cett(s, c, legacy=legacy)) for s in stats)
+
     def run(c: float) -> tuple[tuple[tuple[float, ...], ...], list[SparseEval]]:
         nonlocal forwards
-        ths = tuple(tuple(thresholds_for_cett(s, c, legacy=legacy)) for s in stats)
+        ths = thresholds(c)
         if ths not in seen:
             seen[ths] = [
                 evaluate_thresholds(s.model, batches, t, dense_loss=s.loss, reducer=reducer) for s, t in zip(stats, ths)
@@ -230,37 +244,89 @@ def cett_for_ppl(
             forwards += len(ckpts) * len(batches)
         return ths, seen[ths]
 
+    def mean_ratio(evals: list[SparseEval]) -> float:
+        return sum(e.ppl_ratio for e in evals) / len(evals)
+
     lo, hi = 0.0, max_cett
     target = 1.0 + p
     iterations = 0
-    th_lo, _ = run(lo)
-    th_hi, _ = run(hi)
-    while hi - lo > eps:
-        if th_lo == th_hi:
-            # every CETT in [lo, hi] gives the same masks: the ratio cannot cross inside the bracket
-            break
-        mid = (lo + hi) / 2
-        ths, evals = run(mid)
-        ratio = sum(e.ppl_ratio for e in evals) / len(evals)
-        history.append({"cett": mid, "ppl_ratio": ratio, "activation": sum(e.activation for e in evals) / len(evals)})
-        iterations += 1
-        if ratio < target:
-            lo, th_lo = mid, ths
-        else:
-            hi, th_hi = mid, ths
-    # the original does a dense and a sparse forward per candidate and checkpoint
+    if method == "bisect":
+        th_lo, _ = run(lo)
+        th_hi, _ = run(hi)
+        while hi - lo > eps:
+            if th_lo == th_hi:
+                # every CETT in [lo, hi] gives the same masks: the ratio cannot cross inside the bracket
+                break
+            mid = (lo + hi) / 2
+            ths, evals = run(mid)
+            ratio = mean_ratio(evals)
+            history.append({"cett": mid, "ppl_ratio": ratio, "activation": sum(e.activation for e in evals) / len(evals)})
+            iterations += 1
+            if ratio < target:
+                lo, th_lo = mid, ths
+            else:
+                hi, th_hi = mid, ths
+        cett = (lo + hi) / 2
+        ths, evals = run(cett)
+        if mean_ratio(evals) >= target:
+            # the midpoint of the final bracket crossed the target: its lower end is the last CETT known to be below
+            cett = lo
+            ths, evals = run(cett)
+    else:
+        # Illinois (modified regula falsi) on f(c) = ln(ratio(c)) - ln(1 + p), keeping a bracket f(lo) < 0 <= f(hi).
+        # CETT 0 prunes nothing: ratio exactly 1, no forward needed.
+        log_t = math.log(target)
+        f_lo, f_hi = -log_t, math.nan
+        th_lo, th_hi = thresholds(lo), thresholds(hi)
+        kept = 0  # +1: the last step moved lo (hi kept), -1: it moved hi
+        last_x = math.nan
+        while hi - lo > eps and th_lo != th_hi and iterations < 200:
+            if math.isnan(f_hi):
+                # no point above the target yet: x0, then doubling
+                x = x0 if lo == 0.0 else 2 * lo
+            else:
+                x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+            if not (lo < x < hi) or not math.isfinite(x):
+                x = (lo + hi) / 2
+            # a settled estimate (or a bracket of a few eps) is straddled by two candidates eps apart
+            settled = abs(x - last_x) <= eps or hi - lo <= 3 * eps
+            last_x = x
+            cands = [x - eps / 2, x + eps / 2] if settled else [x]
+            if not any(lo < c < hi for c in cands):
+                cands = [(lo + hi) / 2]
+            for c in cands:
+                if not lo < c < hi:
+                    # outside the bracket (a straddle candidate beyond an end the first one moved)
+                    continue
+                ths, evals = run(c)
+                ratio = mean_ratio(evals)
+                history.append({"cett": c, "ppl_ratio": ratio, "activation": sum(e.activation for e in evals) / len(evals)})
+                iterations += 1
+                f = math.log(max(ratio, 1e-300)) - log_t
+                if f < 0:
+                    lo, th_lo = c, ths
+                    f_lo = f
+                    if kept == 1 and not math.isnan(f_hi):
+                        f_hi /= 2  # Illinois: the same end kept twice in a row
+                    kept = 1
+                else:
+                    hi, th_hi = c, ths
+                    f_hi = f
+                    if kept == -1:
+                        f_lo /= 2
+                    kept = -1
+        cett = lo
+        ths, evals = run(cett) if lo > 0.0 else (th_lo, None)
+        if evals is None:
+            # nothing met the target above CETT 0: no pruning
+            ths, evals = run(0.0)
+    # the original does a dense and a sparse forward per candidate and checkpoint, for ceil(log2(max/eps)) candidates
     original_iterations = max(0, math.ceil(math.log2(max_cett / eps))) if eps < max_cett else 0
     original_forwards = 2 * original_iterations * len(ckpts) * len(batches)
-    cett = (lo + hi) / 2
-    ths, evals = run(cett)
-    if sum(e.ppl_ratio for e in evals) / len(evals) >= target:
-        # the midpoint of the final bracket crossed the target: its lower end is the last CETT known to be below
-        cett = lo
-        ths, evals = run(cett)
     result = PPLSearchResult(
         cett=cett,
         target_ratio=target,
-        ppl_ratio=sum(e.ppl_ratio for e in evals) / len(evals),
+        ppl_ratio=mean_ratio(evals),
         ppl_ratios=[e.ppl_ratio for e in evals],
         thresholds=[list(t) for t in ths],
         layer_activation=[e.layer_activation for e in evals],
@@ -271,8 +337,9 @@ def cett_for_ppl(
         history=history,
     )
     logger.info(
-        "CETT-PPL-%g%%: cett %.6f, PPL ratio %.5f, activation %.4f, %d iterations, %d forwards (original: %d)",
+        "CETT-PPL-%g%% (%s): cett %.6f, PPL ratio %.5f, activation %.4f, %d candidates, %d forwards (original: %d)",
         p * 100,
+        method,
         cett,
         result.ppl_ratio,
         result.activation,
