@@ -24,6 +24,7 @@ characters are never touched. Seeded: the same ``(text, seed)`` always gives the
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "tokenize",
     "noise_text",
     "VERSION_PROFILES",
+    "analyse",
 ]
 
 
@@ -83,11 +85,35 @@ def tokenize(text: str) -> list[str]:
     return jieba.lcut(text, HMM=False)
 
 
+@functools.lru_cache(maxsize=8192)
+def analyse(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str | None, ...]]:
+    """The Chinese words of ``text`` as ``(start, end)`` spans and each character's ``TONE3`` reading (None off words).
+
+    Cached per text: ``readin noise`` simulates 3 keyboard + 3 speech versions (and the realism statistics) of the
+    same field, so jieba and pypinyin run once per text instead of six or more times.
+    """
+    words: list[tuple[int, int]] = []
+    py: list[str | None] = [None] * len(text)
+    pos = 0
+    for w in tokenize(text):
+        if is_han(w):
+            py[pos : pos + len(w)] = word_pinyin(w)
+            words.append((pos, pos + len(w)))
+        pos += len(w)
+    return tuple(words), tuple(py)
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_weights(n: int) -> list[float]:
+    """Cumulative weights 1, 1/2, ..., 1/n (what ``random.choices(weights=...)`` would accumulate)."""
+    return list(itertools.accumulate(1.0 / (r + 1) for r in range(n)))
+
+
 def _pick(rng: random.Random, cands: Sequence[str]) -> str:
     """Rank r drawn with weight 1/r (the first candidate most often)."""
     if len(cands) == 1:
         return cands[0]
-    return rng.choices(cands, weights=[1.0 / (r + 1) for r in range(len(cands))])[0]
+    return rng.choices(cands, cum_weights=_rank_weights(len(cands)))[0]
 
 
 # ---- keyboard ---------------------------------------------------------------------------------------------------
@@ -145,15 +171,7 @@ class _Text:
 
     def __init__(self, text: str, protect: Sequence[tuple[int, int]] = ()):
         self.text = text
-        self.words: list[tuple[int, int]] = []
-        self.py: list[str | None] = [None] * len(text)
-        pos = 0
-        for w in tokenize(text):
-            if is_han(w):
-                for k, s in enumerate(word_pinyin(w)):
-                    self.py[pos + k] = s
-                self.words.append((pos, pos + len(w)))
-            pos += len(w)
+        self.words, self.py = analyse(text)
         self.busy = [False] * len(text)
         for a, b in protect:
             for k in range(max(a, 0), min(b, len(text))):
@@ -161,7 +179,7 @@ class _Text:
         self.edits: list[Edit] = []
 
     def free(self, start: int, end: int) -> bool:
-        return end <= len(self.text) and not any(self.busy[start:end]) and all(p is not None for p in self.py[start:end])
+        return end <= len(self.text) and True not in self.busy[start:end] and None not in self.py[start:end]
 
     def add(self, op: str, start: int, end: int, dst: str, src_py: str, dst_py: str) -> bool:
         src = self.text[start:end]
@@ -298,11 +316,11 @@ def keyboard_noise(
     tab = get_tables()
     t = _Text(text, protect)
     ops = [op for op, w in cfg.weights.items() if w > 0]
-    weights = [cfg.weights[op] for op in ops]
+    cum = list(itertools.accumulate(cfg.weights[op] for op in ops))
     for s, e in t.words:
         if rng.random() >= cfg.rate or not t.free(s, e):
             continue
-        op = rng.choices(ops, weights=weights)[0]
+        op = rng.choices(ops, cum_weights=cum)[0]
         if not _KB_OPS[op](t, tab, s, e, rng, cfg) and op != "candidate" and cfg.weights.get("candidate", 0) > 0:
             _kb_candidate(t, tab, s, e, rng, cfg)
     edits = sorted(t.edits, key=lambda x: x.start)
@@ -409,11 +427,11 @@ def _confusions(syl: str, profile_name: str) -> tuple[tuple[str, str], ...]:
 
 @functools.lru_cache(maxsize=65536)
 def _tone_swaps(syl: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """(new TONE3 syllables, weights) of the tone slips of ``syl`` that exist as characters (cached)."""
+    """(new TONE3 syllables, cumulative weights) of the tone slips of ``syl`` that exist as characters (cached)."""
     tab = get_tables()
     base, tone = toneless(syl), tone_of(syl)
     pairs = [(f"{base}{t}", w) for t, w in TONE_SWAPS[tone].items() if f"{base}{t}" in tab.by_tone3]
-    return tuple(x for x, _ in pairs), tuple(w for _, w in pairs)
+    return tuple(x for x, _ in pairs), tuple(itertools.accumulate(w for _, w in pairs))
 
 
 def within_confusion(src: str, dst: str, profile: Profile | str) -> bool:
@@ -462,11 +480,11 @@ def speech_noise(
             if conf and rng.random() < profile.confusion_share:
                 kind, new[k] = rng.choice(conf)
             else:
-                swaps, weights = _tone_swaps(syl)  # type: ignore[arg-type]
+                swaps, cum = _tone_swaps(syl)  # type: ignore[arg-type]
                 if not swaps:
                     continue
                 kind = "tone"
-                new[k] = rng.choices(swaps, weights=weights)[0]
+                new[k] = rng.choices(swaps, cum_weights=cum)[0]
             kinds.append(kind)
         if not kinds:
             continue
