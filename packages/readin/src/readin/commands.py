@@ -245,7 +245,13 @@ def _print_stats(rows: list[dict[str, Any]], task: str, settings: Any) -> None:
     from readin.tasks import get_task
 
     texts = [r[f] for r in rows for f in get_task(task).noised if isinstance(r.get(f), str)]
-    table = realism(texts, keyboard_rate=settings.keyboard_rate, speech_rate=settings.speech_rate, seed=settings.seed)
+    table = realism(
+        texts,
+        keyboard_rate=settings.keyboard_rate,
+        speech_rate=settings.speech_rate,
+        seed=settings.seed,
+        keyboard=settings.config("keyboard", 1),
+    )
     print(f"realism, {task} ({len(texts)} fields, {sum(map(len, texts))} characters, 3 versions):")
     print(markdown_table(table, precision=3), end="")
 

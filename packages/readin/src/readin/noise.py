@@ -10,7 +10,10 @@ No Mandarin ASR model can be run offline from packaged resources, so both channe
   that syllable (提额 ti'e -> tie -> 贴); ``split``: one syllable read as two (xian -> xi'an -> 西安);
 - ``typo``: one QWERTY-neighbour / T9 same-key substitution, an insertion, deletion or transposition in the typed
   letters, kept only if the letters re-segment into valid syllables, then decoded as the IME would;
-- ``drop`` / ``duplicate`` a character (rare).
+- ``drop`` / ``duplicate`` a character (rare);
+- optional (weight 0 unless asked for; the ``correct`` extra): ``confusion`` -- a character replaced from
+  pycorrector's SIGHAN same-pinyin confusion set -- and ``shape`` -- from its same-stroke set (stroke / Wubi input),
+  see :mod:`readin.confusion`.
 
 **speech** (per syllable, probability ``rate``): a tone swap (2<->3 and 1<->4 most often) or, where the speaker
 profile has one, an initial/final confusion (z/zh, n/l, in/ing, ...); the changed word is then re-decoded like an
@@ -46,6 +49,7 @@ __all__ = [
     "noise_text",
     "VERSION_PROFILES",
     "analyse",
+    "PYCORRECTOR_WEIGHTS",
 ]
 
 
@@ -140,7 +144,8 @@ class KeyboardConfig:
 
     Args:
         rate: probability that a Chinese word gets one operation.
-        weights: relative weights of the operations.
+        weights: relative weights of the operations (``confusion`` / ``shape``: pycorrector's confusion sets,
+            off by default; a positive weight needs the ``correct`` extra).
         top_k: candidate list length an IME slip draws from.
         t9_share: share of letter substitutions that use the T9 same-key map instead of QWERTY neighbours.
     """
@@ -155,11 +160,15 @@ class KeyboardConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be in [0, 1], got {self.rate}")
-        unknown = set(self.weights) - {"candidate", "merge", "split", "typo", "drop", "duplicate"}
+        unknown = set(self.weights) - set(_KB_OPS)
         if unknown:
             raise ValueError(f"unknown keyboard operations: {sorted(unknown)}")
         if not any(w > 0 for w in self.weights.values()):
             raise ValueError("at least one keyboard operation needs a positive weight")
+        if self.weights.get("confusion", 0) > 0 or self.weights.get("shape", 0) > 0:
+            from readin.confusion import load_pycorrector_confusion
+
+            load_pycorrector_confusion()  # fail now, with the extra to install, rather than mid-run
 
 
 def _join(syls: Sequence[str]) -> str:
@@ -285,6 +294,31 @@ def _kb_duplicate(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg
     return t.add("duplicate", k, k + 1, t.text[k] * 2, syl, _join([syl, syl]))
 
 
+def _kb_from_set(op: str, t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    from readin.confusion import load_pycorrector_confusion
+
+    sets = load_pycorrector_confusion()
+    order = list(range(s, e))
+    rng.shuffle(order)
+    for k in order:
+        ch = t.text[k]
+        pool = sets.pinyin(ch) if op == "confusion" else sets.shape.get(ch, "")
+        # common characters only (an IME's first page), most frequent first
+        cands = sorted((c for c in pool if tab.freq.get(c, 0) >= 50 and c in tab.readings), key=lambda c: -tab.freq[c])
+        if cands:
+            dst = _pick(rng, cands[: cfg.top_k])
+            return t.add(op, k, k + 1, dst, toneless(t.py[k]), toneless(tab.readings[dst][0]))  # type: ignore[arg-type]
+    return False
+
+
+def _kb_confusion(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    return _kb_from_set("confusion", t, tab, s, e, rng, cfg)
+
+
+def _kb_shape(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    return _kb_from_set("shape", t, tab, s, e, rng, cfg)
+
+
 _KB_OPS = {
     "candidate": _kb_candidate,
     "merge": _kb_merge,
@@ -292,7 +326,11 @@ _KB_OPS = {
     "typo": _kb_typo,
     "drop": _kb_drop,
     "duplicate": _kb_duplicate,
+    "confusion": _kb_confusion,
+    "shape": _kb_shape,
 }
+#: keyboard weights with pycorrector's confusion sets switched on (``readin noise --pycorrector``)
+PYCORRECTOR_WEIGHTS = {"confusion": 0.15, "shape": 0.03}
 
 
 def _rng(seed: int | str | random.Random) -> random.Random:
