@@ -38,6 +38,7 @@ from torch import nn
 
 from lc_core.io import atomic_write_json, atomic_write_text
 from lc_core.logging import get_logger, setup_logging
+from lc_core.models.export import record_phase, write_card
 from lc_core.report import markdown_table, run_manifest, timestamp
 from lc_core.tokenizers import ByteTokenizer
 from lc_core.train import Callback, PackedDataset, TrainConfig, TrainState, train
@@ -237,15 +238,6 @@ class TimeBudget(Callback):
             logger.info("%.1f s/step: max_steps fixed at %d for a %.0f s budget", per_step, fitted, self.budget_s)
 
 
-def previous_phases(out: Path) -> list[dict[str, Any]]:
-    """Training phases already recorded in ``<out>/recipe.json`` (a run resumed with a larger ``--max-steps``)."""
-    path = out / "recipe.json"
-    if not path.exists():
-        return []
-    recipe = json.loads(path.read_text(encoding="utf-8"))
-    return list(recipe.get("phases", [recipe]))
-
-
 def cmd_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -286,40 +278,17 @@ def cmd_train(args: argparse.Namespace) -> None:
         "machine": f"{platform.machine()} CPU, {args.threads} threads ({platform.processor() or 'unknown'})",
         "finished": timestamp(),
     }
-    atomic_write_json(out / "recipe.json", {**phase, "phases": [*previous_phases(out), phase]})
+    record_phase(out, phase)
     logger.info("trained %d steps in %.0f s, final loss %.4f", result.step, result.elapsed_s, result.final_loss)
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    from transformers import ByT5Tokenizer, GenerationConfig
+    from lc_core.models.export import export_run
 
-    from lc_core.train import latest_checkpoint
-
-    out = Path(args.out)
-    ckpt = latest_checkpoint(out)
-    if ckpt is None:
-        raise SystemExit(f"no checkpoint under {out}; run the train verb first")
-    model = build_model()
-    tensors = load_file(ckpt / "model.safetensors")
-    # the trainer stores tied weights once and names the other copies in the "lc_aliases" metadata
-    with safe_open(ckpt / "model.safetensors", framework="pt") as f:
-        aliases = json.loads((f.metadata() or {}).get("lc_aliases", "{}"))
-    for name, target in aliases.items():
-        tensors[name] = tensors[target]
-    model.load_state_dict(tensors, strict=True)
-    dest = Path(args.dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(dest, safe_serialization=True)
-    ByT5Tokenizer(extra_ids=0).save_pretrained(dest)
-    GenerationConfig(eos_token_id=1, pad_token_id=0, do_sample=False).save_pretrained(dest)
-    recipe = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").exists() else {}
-    atomic_write_json(dest / "train_recipe.json", {"checkpoint": ckpt.name, **recipe})
-    # atomic writes create owner-only files; the packaged folder must be readable by everyone
-    for path in dest.iterdir():
-        path.chmod(0o644)
-    logger.info("exported %s to %s", ckpt, dest)
+    try:
+        export_run(args.out, build_model, args.dest, generation={"eos_token_id": 1, "pad_token_id": 0, "do_sample": False})
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
 
 
 def eval_rows(length: int, n: int) -> list[dict[str, Any]]:
@@ -391,11 +360,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
     )
     atomic_write_text(Path(args.model_dir) / "eval.md", table + "\n")
     if "args" in recipe:
-        write_card(Path(args.model_dir), recipe, results)
+        write_model_card(Path(args.model_dir), recipe, results)
     print(table)
 
 
-def write_card(model_dir: Path, recipe: dict[str, Any], results: Sequence[dict[str, Any]]) -> None:
+def write_model_card(model_dir: Path, recipe: dict[str, Any], results: Sequence[dict[str, Any]]) -> None:
     """Write ``README.md`` (the model card) from the recipe record and the evaluation."""
     a = recipe["args"]
     table = markdown_table(
@@ -438,7 +407,7 @@ def write_card(model_dir: Path, recipe: dict[str, Any], results: Sequence[dict[s
         state_floats=config.state_size_elements(),
         summary=summarize(results, a["max_len"]),
     )
-    atomic_write_text(model_dir / "README.md", text)
+    write_card(model_dir, text)
 
 
 def summarize(results: Sequence[dict[str, Any]], max_len: int) -> str:
@@ -523,7 +492,7 @@ def cmd_card(args: argparse.Namespace) -> None:
     model_dir = Path(args.model_dir)
     recipe = json.loads((model_dir / "train_recipe.json").read_text(encoding="utf-8"))
     record = json.loads((model_dir / "eval.json").read_text(encoding="utf-8"))
-    write_card(model_dir, recipe, record["results"])
+    write_model_card(model_dir, recipe, record["results"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -330,3 +330,15 @@ def test_chat_default_max_tokens_fits_the_context():
         assert status == 400 and "maximum context length is 20" in payload["error"]["message"]
     finally:
         server.close()
+
+
+def test_server_module_is_a_shim_over_serve():
+    # the 0.1.0 import path must re-export every public name of the serve package, as the same objects
+    import lc_core.inference.serve as serve_pkg
+    import lc_core.inference.server as shim
+    from lc_core.inference.serve import cli
+
+    assert set(serve_pkg.__all__) <= set(shim.__all__)
+    for name in serve_pkg.__all__:
+        assert getattr(shim, name) is getattr(serve_pkg, name), name
+    assert shim.add_arguments is cli.add_arguments and shim.run_command is cli.run_command

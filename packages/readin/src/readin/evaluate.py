@@ -121,7 +121,13 @@ def run_benchmark(
 
 
 def score_predictions(
-    bench: Benchmark, preds: Mapping[str, Mapping[int, Any]], *, legacy: bool = False, db_dir: str | Path | None = None
+    bench: Benchmark,
+    preds: Mapping[str, Mapping[int, Any]],
+    *,
+    legacy: bool = False,
+    db_dir: str | Path | None = None,
+    sql_match: str = "set",
+    tables: str | Path | None = None,
 ) -> dict[str, Any]:
     """Clean / average / worst per channel over the examples that have a clean prediction.
 
@@ -129,7 +135,9 @@ def score_predictions(
         bench: the loaded task.
         preds: split -> ``{clean_index: parsed prediction}`` (a ``--limit`` run covers a prefix).
         legacy: CMRC worst-case EM by raw string membership.
-        db_dir: CSpider's ``database/`` folder (``<db_id>/<db_id>.sqlite``) for execution match.
+        db_dir: CSpider's ``database/`` folder (``<db_id>/<db_id>.sqlite``) for execution match (and the schema).
+        sql_match: CSpider exact match: ``set`` (Spider's component matching) or ``string`` (legacy).
+        tables: Spider's ``tables.json`` (schemas with foreign keys) for the set match.
 
     Returns:
         ``{"n": examples scored, "<noise>": {metric: value}}`` in the metrics' units (fractions, BLEU 0-100).
@@ -158,8 +166,18 @@ def score_predictions(
         elif task == "wmt":
             out[noise] = metrics.wmt_scores([r["en"] for r in clean_rows], clean, versions)
         else:
+            from readin.spider import Schema
             from readin.sql import database_path
 
             dbs = [database_path(db_dir, r["db_id"]) for r in clean_rows] if db_dir is not None else None
-            out[noise] = metrics.cspider_scores([r["query"] for r in clean_rows], clean, versions, dbs)
+            schemas = None
+            if tables is not None:
+                by_db = Schema.load_tables_json(tables)
+                missing = sorted({r["db_id"] for r in clean_rows} - set(by_db))
+                if missing:
+                    raise ValueError(f"{tables}: no schema for db_id {', '.join(missing[:5])}")
+                schemas = [by_db[r["db_id"]] for r in clean_rows]
+            out[noise] = metrics.cspider_scores(
+                [r["query"] for r in clean_rows], clean, versions, dbs, match=sql_match, schemas=schemas
+            )
     return out

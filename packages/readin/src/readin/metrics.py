@@ -258,13 +258,37 @@ def binary_scores(
 
 
 def cspider_scores(
-    golds: Sequence[str], clean: Sequence[str], noisy: Sequence[Preds], dbs: Sequence[Any] | None = None
+    golds: Sequence[str],
+    clean: Sequence[str],
+    noisy: Sequence[Preds],
+    dbs: Sequence[Any] | None = None,
+    *,
+    match: str = "set",
+    schemas: Sequence[Any] | None = None,
 ) -> dict[str, float]:
-    """CSpider: normalised exact match (``em_*``) and, given one database path per example, execution match (``ex_*``)."""
+    """CSpider: exact match (``em_*``) and, given one database path per example, execution match (``ex_*``).
+
+    Args:
+        match: ``"set"``: Spider's component-level exact set match (:mod:`readin.spider`); ``"string"`` (legacy,
+            readin 0.1): normalised string equality (:func:`readin.sql.exact_match`).
+        schemas: one :class:`readin.spider.Schema` (or None) per example for column attribution and foreign keys;
+            without it the schema is read from ``dbs`` when given.
+    """
     from readin.sql import exact_match, execution_match
 
     n = len(golds)
-    out = binary_scores(lambda i, p: exact_match(str(p), golds[i]), n, clean, noisy, "em")
+    if match == "string":
+        em = lambda i, p: exact_match(str(p), golds[i])  # noqa: E731
+    elif match == "set":
+        from readin.spider import Schema, exact_set_match
+
+        if schemas is None and dbs is not None:
+            cache: dict[str, Any] = {}
+            schemas = [cache.setdefault(str(d), Schema.from_sqlite(d)) for d in dbs]
+        em = lambda i, p: exact_set_match(str(p), golds[i], schemas[i] if schemas is not None else None)  # noqa: E731
+    else:
+        raise ValueError(f"match must be 'set' or 'string', not {match!r}")
+    out = binary_scores(em, n, clean, noisy, "em")
     if dbs is not None:
         out.update(binary_scores(lambda i, p: execution_match(str(p), golds[i], dbs[i]), n, clean, noisy, "ex"))
     return out

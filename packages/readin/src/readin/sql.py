@@ -1,10 +1,11 @@
 """CSpider scoring: normalised exact string match and execution match on the Spider SQLite databases.
 
-Spider's official *exact set match* parses SQL into components against the schema; that parser is not
-re-implemented here (yet). What is here:
+Spider's official *exact set match* (component matching against the schema) is :mod:`readin.spider`, the default of
+:func:`readin.metrics.cspider_scores`. What is here:
 
 - :func:`exact_match`: the SQL strings agree after normalisation (case outside string literals, whitespace,
-  spacing around punctuation, a trailing semicolon). Stricter than component matching (it is order-sensitive).
+  spacing around punctuation, a trailing semicolon) -- the legacy ``string`` mode, stricter than component matching
+  (it is order-sensitive and compares values).
 - :func:`execution_match`: both queries run on the database (read-only) and return the same rows -- as a multiset,
   or as a list when the gold query has ``ORDER BY``. A query that fails to parse or run is simply wrong (the Spider
   evaluator crashes on some); a runaway query is stopped after ``max_steps`` SQLite VM steps.
