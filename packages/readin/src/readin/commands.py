@@ -245,7 +245,13 @@ def _print_stats(rows: list[dict[str, Any]], task: str, settings: Any) -> None:
     from readin.tasks import get_task
 
     texts = [r[f] for r in rows for f in get_task(task).noised if isinstance(r.get(f), str)]
-    table = realism(texts, keyboard_rate=settings.keyboard_rate, speech_rate=settings.speech_rate, seed=settings.seed)
+    table = realism(
+        texts,
+        keyboard_rate=settings.keyboard_rate,
+        speech_rate=settings.speech_rate,
+        seed=settings.seed,
+        keyboard=settings.config("keyboard", 1),
+    )
     print(f"realism, {task} ({len(texts)} fields, {sum(map(len, texts))} characters, 3 versions):")
     print(markdown_table(table, precision=3), end="")
 
@@ -308,6 +314,101 @@ def augment(args: argparse.Namespace) -> int:
     out = ada_augment(rows, args.task, ratio=args.ratio, copies=args.copies, seed=args.seed)
     n = write_jsonl(args.out, out)
     print(f"wrote {n} rows ({len(rows)} clean + {args.copies} ADA copies, ratio {args.ratio}) to {args.out}")
+    return 0
+
+
+# ---- train ------------------------------------------------------------------------------------------------------
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, help="task: afqmc (classification), cmrc (span extraction), wmt (seq2seq)")
+    p.add_argument("--model", required=True, help="a local checkpoint folder, or 'tiny' for a random tiny model (smoke tests)")
+    p.add_argument("--train", required=True, help="training rows (JSON Lines in the task's schema)")
+    p.add_argument("--dev", required=True, help="dev rows: model selection by dev loss")
+    p.add_argument("--out", required=True, help="the fine-tuned model folder (checkpoints inside)")
+    p.add_argument("--ada", action="store_true", help="train on READIN's ADA augmentation (clean + 2 noised copies)")
+    p.add_argument("--epochs", type=float, default=4.0, help="READIN: 4 (6 in its README command)")
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--grad-acc", type=int, default=1, help="gradient accumulation (READIN's README: 32)")
+    p.add_argument("--max-length", type=int, default=128, help="input tokens (CMRC: per window)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimiser steps (overrides --epochs)")
+    p.add_argument("--doc-stride", type=int, default=128, help="CMRC: overlap between context windows")
+    p.add_argument("--max-target-length", type=int, default=128, help="WMT: reference / generation tokens")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--predict", help="then predict every split of this benchmark folder into <out>/preds/ and score it")
+
+
+def train(args: argparse.Namespace) -> int:
+    from lc_core.io import write_jsonl
+    from readin.data import load_split
+    from readin.train import TrainConfig, predict_split, tiny_bert, tiny_seq2seq, train_task
+
+    if args.task not in ("afqmc", "cmrc", "wmt"):
+        raise UserError(f"--task {args.task}: fine-tuning runners exist for afqmc, cmrc and wmt")
+    for flag, path in (("--train", args.train), ("--dev", args.dev)):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such file ({flag})")
+    train_rows = load_split(args.train, args.task).rows
+    dev_rows = load_split(args.dev, args.task).rows
+    if args.ada:
+        from readin.augment import ada_augment
+
+        train_rows = ada_augment(train_rows, args.task)
+    config = TrainConfig(
+        out=args.out,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        grad_acc=args.grad_acc,
+        max_length=args.max_length,
+        max_steps=args.max_steps,
+        doc_stride=args.doc_stride,
+        max_target_length=args.max_target_length,
+        seed=args.seed,
+    )
+    model = args.model
+    if model == "tiny":
+        fields = {"afqmc": ("sentence1", "sentence2"), "cmrc": ("context", "question"), "wmt": ("zh", "en")}[args.task]
+        texts = ["".join(str(r[f]) for f in fields) for r in [*train_rows, *dev_rows]]
+        if args.predict:
+            bench = load_benchmark(args.predict, args.task)
+            texts += ["".join(str(r[f]) for f in fields) for s in bench.splits.values() for r in s.rows]
+        init = Path(args.out) / "tiny-init"
+        if args.task == "wmt":
+            model = str(tiny_seq2seq(texts, init))
+        else:
+            model = str(tiny_bert(texts, init, head="qa" if args.task == "cmrc" else "classification"))
+    elif not Path(model).is_dir():
+        raise FileNotFoundError(f"{model}: no such model folder (--model takes a local checkpoint or 'tiny')")
+    metrics = train_task(args.task, model, train_rows, dev_rows, config)
+    print(
+        f"trained {args.task} on {len(train_rows)} rows -> {args.out}; dev loss {metrics.get('eval_loss', float('nan')):.4f}"
+    )
+    if not args.predict:
+        return 0
+    from readin.evaluate import score_predictions
+
+    bench = load_benchmark(args.predict, args.task)
+    preds: dict[str, dict[int, Any]] = {}
+    for name, split in bench.splits.items():
+        out = predict_split(args.task, args.out, split.rows, config)
+        preds[name] = dict(zip(split.index, out, strict=True))
+        write_jsonl(
+            Path(args.out) / "preds" / f"{name}.jsonl",
+            [{"clean_index": i, "prediction": p} for i, p in zip(split.index, out, strict=True)],
+        )
+    scores = score_predictions(bench, preds)
+    model_name = Path(args.out).name
+    print(_table(args.task, scores, model_name), end="")
+    emit(
+        Path(args.out) / "results",
+        model_name,
+        {"task": args.task, "scores": scores, "train": metrics},
+        _table(args.task, scores, model_name),
+        config=vars(args),
+        packages=["readin"],
+    )
     return 0
 
 

@@ -10,7 +10,10 @@ No Mandarin ASR model can be run offline from packaged resources, so both channe
   that syllable (提额 ti'e -> tie -> 贴); ``split``: one syllable read as two (xian -> xi'an -> 西安);
 - ``typo``: one QWERTY-neighbour / T9 same-key substitution, an insertion, deletion or transposition in the typed
   letters, kept only if the letters re-segment into valid syllables, then decoded as the IME would;
-- ``drop`` / ``duplicate`` a character (rare).
+- ``drop`` / ``duplicate`` a character (rare);
+- optional (weight 0 unless asked for; the ``correct`` extra): ``confusion`` -- a character replaced from
+  pycorrector's SIGHAN same-pinyin confusion set -- and ``shape`` -- from its same-stroke set (stroke / Wubi input),
+  see :mod:`readin.confusion`.
 
 **speech** (per syllable, probability ``rate``): a tone swap (2<->3 and 1<->4 most often) or, where the speaker
 profile has one, an initial/final confusion (z/zh, n/l, in/ing, ...); the changed word is then re-decoded like an
@@ -24,6 +27,7 @@ characters are never touched. Seeded: the same ``(text, seed)`` always gives the
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -44,6 +48,8 @@ __all__ = [
     "tokenize",
     "noise_text",
     "VERSION_PROFILES",
+    "analyse",
+    "PYCORRECTOR_WEIGHTS",
 ]
 
 
@@ -83,11 +89,35 @@ def tokenize(text: str) -> list[str]:
     return jieba.lcut(text, HMM=False)
 
 
+@functools.lru_cache(maxsize=8192)
+def analyse(text: str) -> tuple[tuple[tuple[int, int], ...], tuple[str | None, ...]]:
+    """The Chinese words of ``text`` as ``(start, end)`` spans and each character's ``TONE3`` reading (None off words).
+
+    Cached per text: ``readin noise`` simulates 3 keyboard + 3 speech versions (and the realism statistics) of the
+    same field, so jieba and pypinyin run once per text instead of six or more times.
+    """
+    words: list[tuple[int, int]] = []
+    py: list[str | None] = [None] * len(text)
+    pos = 0
+    for w in tokenize(text):
+        if is_han(w):
+            py[pos : pos + len(w)] = word_pinyin(w)
+            words.append((pos, pos + len(w)))
+        pos += len(w)
+    return tuple(words), tuple(py)
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_weights(n: int) -> list[float]:
+    """Cumulative weights 1, 1/2, ..., 1/n (what ``random.choices(weights=...)`` would accumulate)."""
+    return list(itertools.accumulate(1.0 / (r + 1) for r in range(n)))
+
+
 def _pick(rng: random.Random, cands: Sequence[str]) -> str:
     """Rank r drawn with weight 1/r (the first candidate most often)."""
     if len(cands) == 1:
         return cands[0]
-    return rng.choices(cands, weights=[1.0 / (r + 1) for r in range(len(cands))])[0]
+    return rng.choices(cands, cum_weights=_rank_weights(len(cands)))[0]
 
 
 # ---- keyboard ---------------------------------------------------------------------------------------------------
@@ -114,7 +144,8 @@ class KeyboardConfig:
 
     Args:
         rate: probability that a Chinese word gets one operation.
-        weights: relative weights of the operations.
+        weights: relative weights of the operations (``confusion`` / ``shape``: pycorrector's confusion sets,
+            off by default; a positive weight needs the ``correct`` extra).
         top_k: candidate list length an IME slip draws from.
         t9_share: share of letter substitutions that use the T9 same-key map instead of QWERTY neighbours.
     """
@@ -129,11 +160,15 @@ class KeyboardConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"rate must be in [0, 1], got {self.rate}")
-        unknown = set(self.weights) - {"candidate", "merge", "split", "typo", "drop", "duplicate"}
+        unknown = set(self.weights) - set(_KB_OPS)
         if unknown:
             raise ValueError(f"unknown keyboard operations: {sorted(unknown)}")
         if not any(w > 0 for w in self.weights.values()):
             raise ValueError("at least one keyboard operation needs a positive weight")
+        if self.weights.get("confusion", 0) > 0 or self.weights.get("shape", 0) > 0:
+            from readin.confusion import load_pycorrector_confusion
+
+            load_pycorrector_confusion()  # fail now, with the extra to install, rather than mid-run
 
 
 def _join(syls: Sequence[str]) -> str:
@@ -145,15 +180,7 @@ class _Text:
 
     def __init__(self, text: str, protect: Sequence[tuple[int, int]] = ()):
         self.text = text
-        self.words: list[tuple[int, int]] = []
-        self.py: list[str | None] = [None] * len(text)
-        pos = 0
-        for w in tokenize(text):
-            if is_han(w):
-                for k, s in enumerate(word_pinyin(w)):
-                    self.py[pos + k] = s
-                self.words.append((pos, pos + len(w)))
-            pos += len(w)
+        self.words, self.py = analyse(text)
         self.busy = [False] * len(text)
         for a, b in protect:
             for k in range(max(a, 0), min(b, len(text))):
@@ -161,7 +188,7 @@ class _Text:
         self.edits: list[Edit] = []
 
     def free(self, start: int, end: int) -> bool:
-        return end <= len(self.text) and not any(self.busy[start:end]) and all(p is not None for p in self.py[start:end])
+        return end <= len(self.text) and True not in self.busy[start:end] and None not in self.py[start:end]
 
     def add(self, op: str, start: int, end: int, dst: str, src_py: str, dst_py: str) -> bool:
         src = self.text[start:end]
@@ -267,6 +294,31 @@ def _kb_duplicate(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg
     return t.add("duplicate", k, k + 1, t.text[k] * 2, syl, _join([syl, syl]))
 
 
+def _kb_from_set(op: str, t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    from readin.confusion import load_pycorrector_confusion
+
+    sets = load_pycorrector_confusion()
+    order = list(range(s, e))
+    rng.shuffle(order)
+    for k in order:
+        ch = t.text[k]
+        pool = sets.pinyin(ch) if op == "confusion" else sets.shape.get(ch, "")
+        # common characters only (an IME's first page), most frequent first
+        cands = sorted((c for c in pool if tab.freq.get(c, 0) >= 50 and c in tab.readings), key=lambda c: -tab.freq[c])
+        if cands:
+            dst = _pick(rng, cands[: cfg.top_k])
+            return t.add(op, k, k + 1, dst, toneless(t.py[k]), toneless(tab.readings[dst][0]))  # type: ignore[arg-type]
+    return False
+
+
+def _kb_confusion(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    return _kb_from_set("confusion", t, tab, s, e, rng, cfg)
+
+
+def _kb_shape(t: _Text, tab: Tables, s: int, e: int, rng: random.Random, cfg: KeyboardConfig) -> bool:
+    return _kb_from_set("shape", t, tab, s, e, rng, cfg)
+
+
 _KB_OPS = {
     "candidate": _kb_candidate,
     "merge": _kb_merge,
@@ -274,7 +326,11 @@ _KB_OPS = {
     "typo": _kb_typo,
     "drop": _kb_drop,
     "duplicate": _kb_duplicate,
+    "confusion": _kb_confusion,
+    "shape": _kb_shape,
 }
+#: keyboard weights with pycorrector's confusion sets switched on (``readin noise --pycorrector``)
+PYCORRECTOR_WEIGHTS = {"confusion": 0.15, "shape": 0.03}
 
 
 def _rng(seed: int | str | random.Random) -> random.Random:
@@ -298,11 +354,11 @@ def keyboard_noise(
     tab = get_tables()
     t = _Text(text, protect)
     ops = [op for op, w in cfg.weights.items() if w > 0]
-    weights = [cfg.weights[op] for op in ops]
+    cum = list(itertools.accumulate(cfg.weights[op] for op in ops))
     for s, e in t.words:
         if rng.random() >= cfg.rate or not t.free(s, e):
             continue
-        op = rng.choices(ops, weights=weights)[0]
+        op = rng.choices(ops, cum_weights=cum)[0]
         if not _KB_OPS[op](t, tab, s, e, rng, cfg) and op != "candidate" and cfg.weights.get("candidate", 0) > 0:
             _kb_candidate(t, tab, s, e, rng, cfg)
     edits = sorted(t.edits, key=lambda x: x.start)
@@ -409,11 +465,11 @@ def _confusions(syl: str, profile_name: str) -> tuple[tuple[str, str], ...]:
 
 @functools.lru_cache(maxsize=65536)
 def _tone_swaps(syl: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """(new TONE3 syllables, weights) of the tone slips of ``syl`` that exist as characters (cached)."""
+    """(new TONE3 syllables, cumulative weights) of the tone slips of ``syl`` that exist as characters (cached)."""
     tab = get_tables()
     base, tone = toneless(syl), tone_of(syl)
     pairs = [(f"{base}{t}", w) for t, w in TONE_SWAPS[tone].items() if f"{base}{t}" in tab.by_tone3]
-    return tuple(x for x, _ in pairs), tuple(w for _, w in pairs)
+    return tuple(x for x, _ in pairs), tuple(itertools.accumulate(w for _, w in pairs))
 
 
 def within_confusion(src: str, dst: str, profile: Profile | str) -> bool:
@@ -462,11 +518,11 @@ def speech_noise(
             if conf and rng.random() < profile.confusion_share:
                 kind, new[k] = rng.choice(conf)
             else:
-                swaps, weights = _tone_swaps(syl)  # type: ignore[arg-type]
+                swaps, cum = _tone_swaps(syl)  # type: ignore[arg-type]
                 if not swaps:
                     continue
                 kind = "tone"
-                new[k] = rng.choices(swaps, weights=weights)[0]
+                new[k] = rng.choices(swaps, cum_weights=cum)[0]
             kinds.append(kind)
         if not kinds:
             continue

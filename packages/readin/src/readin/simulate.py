@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from lc_core.io import write_jsonl
 from lc_core.logging import get_logger
-from readin.noise import VERSION_PROFILES, Edit, KeyboardConfig, SpeechConfig, noise_text
+from readin.noise import PYCORRECTOR_WEIGHTS, VERSION_PROFILES, Edit, KeyboardConfig, SpeechConfig, noise_text
 from readin.tasks import NOISES, VERSIONS, Task, canonical_noise, get_task
 
 __all__ = ["NoiseSettings", "noise_rows", "protected_spans", "make_benchmark"]
@@ -43,15 +43,21 @@ class NoiseSettings:
         speech_rate: per-syllable probability of a mishearing.
         seed: the base seed.
         processes: worker processes (1: in-process).
+        pycorrector: add pycorrector's SIGHAN confusion sets to the keyboard channel (same-pinyin and same-stroke
+            character swaps; needs the correct extra, read offline).
     """
 
     keyboard_rate: float = 0.15
     speech_rate: float = 0.15
     seed: int = 0
     processes: int = 1
+    pycorrector: bool = False
 
     def config(self, channel: str, version: int) -> KeyboardConfig | SpeechConfig:
         if canonical_noise(channel) == "keyboard":
+            if self.pycorrector:
+                base = KeyboardConfig().weights
+                return KeyboardConfig(rate=self.keyboard_rate, weights={**base, **PYCORRECTOR_WEIGHTS})
             return KeyboardConfig(rate=self.keyboard_rate)
         return SpeechConfig(rate=self.speech_rate, profile=VERSION_PROFILES[(version - 1) % len(VERSION_PROFILES)])
 

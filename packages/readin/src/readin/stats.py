@@ -77,10 +77,19 @@ def _common(ch: str) -> bool:
 
 
 def realism(
-    texts: Sequence[str], *, keyboard_rate: float = 0.15, speech_rate: float = 0.15, seed: int = 0
+    texts: Sequence[str],
+    *,
+    keyboard_rate: float = 0.15,
+    speech_rate: float = 0.15,
+    seed: int = 0,
+    keyboard: KeyboardConfig | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per channel (keyboard, speech, and the homophone baseline at each channel's CER)."""
+    """One row per channel (keyboard, speech, and the homophone baseline at each channel's CER).
+
+    ``keyboard``: the keyboard settings to measure (default: ``KeyboardConfig(rate=keyboard_rate)``).
+    """
     tab = get_tables()
+    kb_config = keyboard or KeyboardConfig(rate=keyboard_rate)
     n_chars = sum(len(t) for t in texts) or 1
     rows = []
     for channel in ("keyboard", "asr"):
@@ -90,7 +99,7 @@ def realism(
             for i, text in enumerate(texts):
                 key = f"{seed}:{channel}:{v}:{i}"
                 if channel == "keyboard":
-                    noisy, ed = keyboard_noise(text, key, KeyboardConfig(rate=keyboard_rate))
+                    noisy, ed = keyboard_noise(text, key, kb_config)
                 else:
                     profile = VERSION_PROFILES[v - 1]
                     noisy, ed = speech_noise(text, key, SpeechConfig(rate=speech_rate, profile=profile))

@@ -10,7 +10,7 @@ from typing import Any
 from eren.commands.notes import add_notebook_argument
 from lc_core.cli import UserError, parse_key_values
 
-BACKENDS = ("scripted", "hf", "openai", "vllm")
+BACKENDS = ("scripted", "demo", "hf", "openai", "vllm")
 METHODS = ("eren", "one-step", "unedited", "serac", "ike")
 
 
@@ -31,13 +31,14 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
         "--backend",
         choices=BACKENDS,
         default="scripted",
-        help="the reader: scripted (rule-based stand-in, no model), hf (local transformers), openai (any "
-        "OpenAI-compatible server), vllm",
+        help="the reader: scripted (rule-based stand-in, no model), demo (the shipped eren/demo-reader model, CPU), hf "
+        "(local transformers), openai (any OpenAI-compatible server), vllm",
     )
     p.add_argument("--model", default=None, help="hf/vllm: folder, built-in name or hub id; openai: the served model id")
     p.add_argument("--base-url", default=None, help="openai: the server, e.g. http://127.0.0.1:8000/v1 (key: OPENAI_API_KEY)")
     p.add_argument("--device", default="auto", help="hf: auto, cpu, cuda...")
     p.add_argument("--chat", action="store_true", help="send prompts as chat user messages (instruction/chat models)")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="generation limit (default 20 free-form, 10 with options)")
     p.add_argument("--backend-arg", action="append", default=[], metavar="KEY=VALUE", help="extra backend argument")
     p.add_argument("--method", choices=METHODS, default="eren", help="eren (abstain and fall back) or a baseline")
     p.add_argument("--serac-threshold", type=float, default=0.5, help="serac: top-1 score needed to be in scope")
@@ -53,6 +54,13 @@ def build_backend(args: argparse.Namespace, facts: Any = None) -> Any:
         from eren.scripted import ScriptedReader
 
         return ScriptedReader(facts or ())
+    if args.backend == "demo":
+        from eren.assets import DEMO_READER, DEMO_READER_NAME
+
+        if args.model is None and not (DEMO_READER / "config.json").is_file():
+            raise UserError(f"the demo reader is not in this install ({DEMO_READER}); use --backend scripted or hf")
+        device = "cpu" if args.device == "auto" else args.device
+        return get_backend("hf", model=args.model or DEMO_READER_NAME, device=device, disable_tqdm=True, **extra)
     if not args.model:
         raise UserError(f"--backend {args.backend} needs --model")
     if args.backend == "hf":
@@ -72,7 +80,14 @@ def _retriever(args: argparse.Namespace) -> Any:
 def _reader_config(args: argparse.Namespace, task: str) -> Any:
     from eren.reader import ReaderConfig
 
-    return ReaderConfig(task=task, method=args.method, k=args.k, chat=args.chat, serac_threshold=args.serac_threshold)
+    return ReaderConfig(
+        task=task,
+        method=args.method,
+        k=args.k,
+        chat=args.chat,
+        serac_threshold=args.serac_threshold,
+        max_new_tokens=args.max_new_tokens,
+    )
 
 
 def _editor(args: argparse.Namespace) -> Any:
@@ -190,6 +205,7 @@ def eval_(args: argparse.Namespace) -> int:
             chat=args.chat,
             serac_threshold=args.serac_threshold,
             sequential=args.sequential,
+            max_new_tokens=args.max_new_tokens,
         )
         res = run_eval(ds, backend, settings, out=args.out, eval_config=cfg)
         met = res["metrics"]
