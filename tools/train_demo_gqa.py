@@ -372,7 +372,7 @@ Fits and plots: `sparsing-law curve` (see the package README).
 16 x 256 bytes of `demo_text.txt`; dense loss {loss:.4f} nats/byte.
 
 - **CETT-PPL-1%**: CETT {cett:.4f}, activation ratio **{act_ppl:.2f} %**, PPL ratio {ratio:.5f}; {iters}
-  candidates of the default Illinois search, **{fw} model forwards** (the original's bisection with a dense and a
+  candidates of the default interpolation search, **{fw} model forwards** (the original's bisection with a dense and a
   sparse pass per candidate: {ofw}; our bisection with cached dense statistics, `method="bisect"`: {bfw} forwards,
   CETT {bcett:.4f}, activation {bact:.2f} %).
 - zero-threshold activation: {zero:.2f} %.

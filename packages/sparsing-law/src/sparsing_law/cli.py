@@ -58,7 +58,7 @@ def add_measure_arguments(p: argparse.ArgumentParser) -> None:
         "--search",
         default="secant",
         choices=("secant", "bisect"),
-        help="pplp search: Illinois interpolation (fewer forwards) or Algorithm 1's bisection",
+        help="pplp search: power-law interpolation (fewer forwards) or Algorithm 1's bisection",
     )
     p.add_argument("--legacy-grid", action="store_true", help="per-layer thresholds on the original's 65,536-point grid")
     p.add_argument("--legacy-topk", action="store_true", help="top-k over the whole layer tensor (the original code)")

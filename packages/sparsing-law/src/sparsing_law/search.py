@@ -188,6 +188,24 @@ class PPLSearchResult:
         return dict(self.__dict__)
 
 
+def _power_estimate(lo: float, hi: float, g_lo: float, g_hi: float, g_t: float, x0: float) -> float:
+    """Where ``g = ln(PPL ratio)`` reaches ``g_t``, modelling ``g = k·c^q`` between the bracket ends.
+
+    With ``g(lo) > 0`` both ends give ``q``; otherwise ``q = 2`` through the origin (``g(0) = 0``). Before a point
+    above the target is known: ``x0``, then doubling.
+    """
+    if math.isnan(g_hi):
+        return x0 if lo == 0.0 else 2 * lo
+    if g_hi <= 0:
+        return (lo + hi) / 2
+    q = 2.0
+    if lo > 0 and 0 < g_lo < g_hi:
+        fitted = math.log(g_hi / g_lo) / math.log(hi / lo)
+        if 0.5 <= fitted <= 8.0:
+            q = fitted
+    return hi * (g_t / g_hi) ** (1.0 / q)
+
+
 def cett_for_ppl(
     models: nn.Module | Sequence[nn.Module],
     batches: Sequence[Batch],
@@ -213,10 +231,10 @@ def cett_for_ppl(
         max_cett: upper end of the initial bracket.
         method: ``"bisect"``: Algorithm 1's bisection, returning the final bracket's midpoint (its lower end when
             the midpoint misses the target). ``"secant"`` (default): the same bracket, shrunk by interpolating
-            ``ln(PPL ratio)`` linearly in CETT (first candidate ``x0``; CETT 0 is known to give ratio 1 without a
-            forward) and, once the estimate settles, by straddling it at ``±eps/2``; a step that would not shrink
-            the bracket falls back to bisection. It returns the bracket's lower end, the largest evaluated CETT
-            that meets the target.
+            ``ln(PPL ratio)`` as a power of CETT between the bracket ends (first candidate ``x0``; CETT 0 is known
+            to give ratio 1 without a forward); an estimate within ``eps`` of an end is tested ``eps`` from that end,
+            a settled one is straddled at ``±eps/2``, and an end kept twice in a row triggers a bisection step. It
+            returns the bracket's lower end, the largest evaluated CETT that meets the target.
         x0: first candidate of ``"secant"``.
 
     Returns:
@@ -273,27 +291,33 @@ def cett_for_ppl(
             cett = lo
             ths, evals = run(cett)
     else:
-        # Illinois (modified regula falsi) on f(c) = ln(ratio(c)) - ln(1 + p), keeping a bracket f(lo) < 0 <= f(hi).
-        # CETT 0 prunes nothing: ratio exactly 1, no forward needed.
-        log_t = math.log(target)
-        f_lo, f_hi = -log_t, math.nan
+        # interpolation of g(c) = ln(ratio(c)) as a power of c, inside a bracket g(lo) < ln(1 + p) <= g(hi).
+        # CETT 0 prunes nothing: ratio exactly 1 (g = 0), no forward needed.
+        g_t = math.log(target)
+        g_lo, g_hi = 0.0, math.nan
         th_lo, th_hi = thresholds(lo), thresholds(hi)
-        kept = 0  # +1: the last step moved lo (hi kept), -1: it moved hi
+        kept, streak = 0, 0  # which end the last steps kept (+1: hi kept, -1: lo kept) and for how many steps
         last_x = math.nan
-        while hi - lo > eps and th_lo != th_hi and iterations < 200:
-            if math.isnan(f_hi):
-                # no point above the target yet: x0, then doubling
-                x = x0 if lo == 0.0 else 2 * lo
-            else:
-                x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+        while hi - lo > eps * (1 + 1e-9) and th_lo != th_hi and iterations < 200:
+            x = _power_estimate(lo, hi, g_lo, g_hi, g_t, x0)
+            if streak >= 2 and not math.isnan(g_hi):
+                # one end kept twice in a row: the model is off on that side, bisect instead
+                x = (lo + hi) / 2
             if not (lo < x < hi) or not math.isfinite(x):
                 x = (lo + hi) / 2
-            # a settled estimate (or a bracket of a few eps) is straddled by two candidates eps apart
-            settled = abs(x - last_x) <= eps or hi - lo <= 3 * eps
+            if hi - x <= eps:
+                # one candidate eps below hi closes the bracket if it is below the target
+                cands = [hi - eps]
+            elif x - lo <= eps:
+                cands = [lo + eps]
+            elif abs(x - last_x) <= eps:
+                # a settled estimate is straddled by two candidates eps apart
+                cands = [x - eps / 2, x + eps / 2]
+            else:
+                cands = [x]
             last_x = x
-            cands = [x - eps / 2, x + eps / 2] if settled else [x]
-            if not any(lo < c < hi for c in cands):
-                cands = [(lo + hi) / 2]
+            # round-off can put a candidate on an end: fall back to the midpoint
+            cands = [c for c in cands if lo < c < hi] or [(lo + hi) / 2]
             for c in cands:
                 if not lo < c < hi:
                     # outside the bracket (a straddle candidate beyond an end the first one moved)
@@ -302,19 +326,14 @@ def cett_for_ppl(
                 ratio = mean_ratio(evals)
                 history.append({"cett": c, "ppl_ratio": ratio, "activation": sum(e.activation for e in evals) / len(evals)})
                 iterations += 1
-                f = math.log(max(ratio, 1e-300)) - log_t
-                if f < 0:
-                    lo, th_lo = c, ths
-                    f_lo = f
-                    if kept == 1 and not math.isnan(f_hi):
-                        f_hi /= 2  # Illinois: the same end kept twice in a row
-                    kept = 1
+                g = math.log(max(ratio, 1e-300))
+                side = 1 if g < g_t else -1
+                streak = streak + 1 if side == kept else 1
+                kept = side
+                if g < g_t:
+                    lo, th_lo, g_lo = c, ths, g
                 else:
-                    hi, th_hi = c, ths
-                    f_hi = f
-                    if kept == -1:
-                        f_lo /= 2
-                    kept = -1
+                    hi, th_hi, g_hi = c, ths, g
         cett = lo
         ths, evals = run(cett) if lo > 0.0 else (th_lo, None)
         if evals is None:
