@@ -79,3 +79,45 @@ def test_tiny_train_run_resumes(make, tmp_path):
     assert first.step == 2 and first.resumed_from is None
     assert second.step == 4 and second.resumed_from == 2  # continued from the checkpoint, not restarted
     assert torch.isfinite(torch.tensor(second.final_loss))
+
+
+def test_answer_weights_mark_the_answer_before_each_eos():
+    from stuffed_mamba.train_long import answer_weights
+
+    targets = torch.tensor([[5, 5, 9, 9, 1, 5, 5, 5, 9, 9, 1], [9, 1, 5, 5, 5, 5, 5, 5, 5, 5, 5]])
+    w = answer_weights(targets, eos_id=1, answer_tokens=2, weight=10.0)
+    assert w[0].tolist() == [1, 1, 10, 10, 10, 1, 1, 1, 10, 10, 10]
+    assert w[1].tolist() == [10, 10] + [1] * 9  # an answer cut by the window start keeps its in-window part
+
+
+def test_answer_weighted_loss_is_the_weighted_mean(make):
+    model = make(seed=3)
+    ids = torch.randint(2, 97, (1, 60), generator=torch.Generator().manual_seed(2))
+    ids[0, 30] = ids[0, 59] = 1
+    inp, tgt = ids[:, :-1], ids[:, 1:]
+    with torch.no_grad():
+        ce = F.cross_entropy(model(inp, use_cache=False).logits[0].float(), tgt[0], reduction="none")
+        w = torch.ones_like(ce)
+        w[23:30] = 5.0  # the EOS target 29 (ids[30]) and the 6 targets before it
+        w[52:59] = 5.0  # the EOS target 58 (ids[59]) and the 6 before it
+        ref = (w * ce).sum() / w.sum()
+        got = tbptt_loss(16, answer_weight=5.0, eos_id=1)(model, inp, tgt)
+        plain = tbptt_loss(16)(model, inp, tgt)
+    torch.testing.assert_close(got.double(), ref.double(), rtol=1e-6, atol=1e-6)
+    assert abs(float(got) - float(plain)) > 1e-4
+
+
+def test_time_budget_stops_training(make, tmp_path):
+    from lc_core.models.mamba2 import Mamba2ForCausalLM
+    from lc_core.models.mamba2.presets import tiny_config
+    from lc_core.train import TrainConfig
+
+    tok = ByteTokenizer(extra_ids=0)
+    cfg = TrainConfig(
+        seq_len=128, micro_batch_size=1, global_batch_size=1, max_steps=50, out_dir=str(tmp_path), progress=False
+    )
+    res = train_long(
+        lambda: Mamba2ForCausalLM(tiny_config(vocab_size=259)), cfg, documents=20, min_len=100, max_len=300,
+        segment_tokens=64, encode=tok.encode, eos_id=1, time_budget_s=1e-9,
+    )  # fmt: skip
+    assert res.step == 1  # stopped after the first step, with a checkpoint to resume from

@@ -110,6 +110,11 @@ def add_train_long_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-len", type=int, default=256, help="shortest passkey document (tokens)")
     p.add_argument("--max-len", type=int, default=16384, help="longest passkey document (tokens)")
     p.add_argument("--seed", type=int, default=0, help="data seed")
+    p.add_argument("--answer-weight", type=float, default=1.0, help="loss weight of each document's answer tokens")
+    p.add_argument("--warmup", type=int, default=None, help="warm-up steps (default: min(20, steps/10))")
+    p.add_argument("--save-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
+    p.add_argument("--keep-last", type=int, default=2, help="checkpoints kept (more: evaluate the training curve)")
+    p.add_argument("--time-budget", type=float, default=None, help="stop after this many minutes (checkpoint saved)")
     _add_output(p, "train-long")
 
 
@@ -120,6 +125,14 @@ def add_capacity_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-dir", help="sweep output folder (runs.jsonl; reruns resume)")
     p.add_argument("--max-steps", type=int, help="override the steps of every sweep run (smoke tests)")
     _add_output(p, "capacity")
+
+
+def add_plot_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", nargs="+", help="result JSONs written with --out (passkey, loss-curve or analyze)")
+    p.add_argument("--plot", required=True, help="PNG to write")
+    p.add_argument("--train-length", type=int, default=None, help="draw the training length (loss and state plots)")
+    p.add_argument("--top", type=int, default=6, help="state plot: how many exploding heads")
+    p.add_argument("--title", default=None, help="heatmap title (default: the method)")
 
 
 def _verb(name: str, help_: str) -> Command:
@@ -142,6 +155,7 @@ app = App(
             "TBPTT continuation on longer passkey documents",
         ),
         "capacity": _verb("capacity", "state size N_S and capacity laws (paper-reported fits)"),
+        "plot": _verb("plot", "PNG from result JSONs: passkey heatmap, loss vs position, exploding heads' state"),
     },
     epilog=EPILOG,
     version=__version__,

@@ -309,12 +309,14 @@ def train_long(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, threads=args.threads)
     cfg = TrainConfig(
         seq_len=args.seq_len, micro_batch_size=args.batch, global_batch_size=args.batch, max_steps=args.steps, lr=args.lr,
-        warmup_steps=min(20, args.steps // 10), out_dir=args.train_dir, save_every=max(1, args.steps // 10), seed=args.seed,
+        warmup_steps=min(20, args.steps // 10) if args.warmup is None else args.warmup, out_dir=args.train_dir,
+        save_every=args.save_every or max(1, args.steps // 10), keep_last=args.keep_last, seed=args.seed,
     )  # fmt: skip
     documents = max(64, args.steps * args.batch * args.seq_len // max(1, (args.min_len + args.max_len) // 2))
     res = run(
         loaded.model, cfg, documents=documents, min_len=args.min_len, max_len=args.max_len,
         segment_tokens=args.segment_tokens, encode=loaded.encode, eos_id=loaded.eos_token_id or 1, seed=args.seed,
+        answer_weight=args.answer_weight, time_budget_s=args.time_budget * 60 if args.time_budget else None,
     )  # fmt: skip
     model_dir = Path(args.train_dir) / "model"
     loaded.model.eval().save_pretrained(model_dir)
@@ -327,4 +329,35 @@ def train_long(args: argparse.Namespace) -> int:
     rows = [{"steps": res.step, "final_loss": res.final_loss, "elapsed_s": res.elapsed_s, "resumed_from": res.resumed_from}]
     table = markdown_table(rows, list(rows[0])) + f"\n\nmodel: {model_dir} (use --model {model_dir})"
     _emit(args, {"result": rows[0], "model_dir": str(model_dir)}, table)
+    return 0
+
+
+def plot(args: argparse.Namespace) -> int:
+    from lc_core.cli import UserError
+    from lc_core.io import DataError, read_json_object
+    from stuffed_mamba.plots import heatmap_from_result, loss_from_results, result_kind, state_from_result
+
+    records, kinds = [], set()
+    for path in args.results:
+        rec = read_json_object(path, what="result JSON")
+        try:
+            kinds.add(result_kind(rec))
+        except ValueError as e:
+            raise DataError(str(e), path=path) from None
+        records.append(rec)
+    if len(kinds) > 1:
+        raise UserError(f"results mix kinds {sorted(kinds)}: plot one kind at a time")
+    kind = kinds.pop()
+    if kind != "loss" and len(records) > 1:
+        raise UserError(f"a {kind} plot takes one result, got {len(records)}")
+    if kind == "heatmap":
+        out = heatmap_from_result(records[0], args.plot, title=args.title)
+    elif kind == "loss":
+        out = loss_from_results(records, args.plot, train_length=args.train_length)
+    else:
+        try:
+            out = state_from_result(records[0], args.plot, top=args.top, train_length=args.train_length)
+        except ValueError as e:
+            raise DataError(str(e), path=args.results[0]) from None
+    print(f"plot: {out}")
     return 0

@@ -42,13 +42,7 @@ def load_model(name: str, *, dtype: torch.dtype | None = None, threads: int | No
     folder = Path(resolve_model_path(name))
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"model {name!r}: no config.json in {folder}")
-    if json.loads((folder / "config.json").read_text()).get("model_type") == "lc-mamba2":
-        # lc's own format (transformers-serialised config): the registered auto class reads it
-        from transformers import AutoModelForCausalLM
-
-        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype).eval()
-    else:
-        model = load_checkpoint(folder, dtype=dtype)
+    model = load_checkpoint(folder, dtype=dtype)  # lc, HF and state-spaces formats
     tok_cfg = folder / "tokenizer_config.json"
     cls = json.loads(tok_cfg.read_text()).get("tokenizer_class") if tok_cfg.is_file() else None
     if cls == "ByT5Tokenizer":

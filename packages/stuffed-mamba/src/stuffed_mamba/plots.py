@@ -1,17 +1,34 @@
-"""PNG figures through :mod:`lc_core.plot` (needs the ``plot`` extra)."""
+"""PNG figures through :mod:`lc_core.plot` (needs the ``plot`` extra).
+
+The ``*_from_results`` functions draw from the result JSONs that the verbs write with ``--out`` (``passkey``:
+``heatmap``; ``loss-curve``: ``curve``; ``analyze``: ``traces`` and ``exploding_heads``), so a README figure is
+remade from a committed JSON without rerunning the model (``stuffed-mamba plot``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from lc_core.plot import pyplot, save_figure
+from lc_core.plot import heatmap, line_plot, pyplot, save_figure
 
-__all__ = ["plot_state_stats"]
+__all__ = [
+    "plot_state_stats",
+    "plot_heatmap",
+    "plot_loss_curve",
+    "result_kind",
+    "heatmap_from_result",
+    "loss_from_results",
+    "state_from_result",
+]
+
+EXTRA = "stuffed-mamba[plot]"
 
 
 def plot_state_stats(recorder: Any, path: str, *, stat: str = "rms", train_length: int | None = None) -> None:
     """One panel per layer: ``stat`` of every head vs position, a dashed line at the training length."""
-    plt = pyplot("stuffed-mamba[plot]")
+    plt = pyplot(EXTRA)
     layers = sorted(recorder.traces)
     fig, axes = plt.subplots(len(layers), 1, figsize=(7, 2.2 * len(layers)), squeeze=False, sharex=True)
     for ax, layer in zip(axes[:, 0], layers):
@@ -27,32 +44,72 @@ def plot_state_stats(recorder: Any, path: str, *, stat: str = "rms", train_lengt
     save_figure(fig, path)
 
 
-def plot_heatmap(lengths: list[int], matrix: list[list[float | None]], path: str, *, title: str = "") -> None:
-    """Depth-bin × length passkey accuracy (RdYlGn, vmin −0.2, vmax 1.2 as the original)."""
-    import numpy as np
-
-    plt = pyplot("stuffed-mamba[plot]")
-    data = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(lengths), 4))
-    ax.imshow(data, cmap="RdYlGn", vmin=-0.2, vmax=1.2, aspect="auto")
-    ax.set_xticks(range(len(lengths)), [str(n) for n in lengths], rotation=45)
-    ax.set_yticks(range(len(matrix)), [f"{b / 10:.1f}" for b in range(len(matrix))])
-    ax.set_xlabel("length (tokens)")
-    ax.set_ylabel("needle depth")
-    ax.set_title(title)
-    save_figure(fig, path)
+def plot_heatmap(lengths: Sequence[int], matrix: Sequence[Sequence[float | None]], path: str, *, title: str = "") -> Path:
+    """Depth-bin × length passkey accuracy in % (RdYlGn; empty cells blank)."""
+    data = [[float("nan") if v is None else 100.0 * v for v in row] for row in matrix]
+    bins = len(matrix)
+    return heatmap(
+        data, row_labels=[f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in range(bins)], col_labels=list(lengths),
+        path=path, title=title, xlabel="length (tokens)", ylabel="needle depth", vmin=0, vmax=100,
+        colorbar_label="accuracy (%)", extra=EXTRA,
+    )  # fmt: skip
 
 
-def plot_loss_curve(curves: dict[str, Any], path: str, *, train_length: int | None = None) -> None:
-    """Bucket-mean loss vs position for several runs (log x), a dashed line at the training length."""
-    plt = pyplot("stuffed-mamba[plot]")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, curve in curves.items():
-        ax.plot(curve.centres, curve.means, label=label)
-    if train_length:
-        ax.axvline(train_length, color="r", ls="--", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("position (tokens)")
-    ax.set_ylabel("loss (nats/token)")
-    ax.legend()
-    save_figure(fig, path)
+def plot_loss_curve(curves: Mapping[str, Any], path: str, *, train_length: int | None = None) -> Path:
+    """Bucket-mean loss vs position for several runs (log x), a dotted line at the training length."""
+    data = {
+        label: (c["centres"], c["means"]) if isinstance(c, Mapping) else (c.centres, c.means) for label, c in curves.items()
+    }
+    return line_plot(
+        data, path, xlabel="position (tokens)", ylabel="loss (nats/token)", logx=True, logy=True,
+        vlines={f"training length {train_length}": train_length} if train_length else None, extra=EXTRA,
+    )  # fmt: skip
+
+
+def result_kind(record: Mapping[str, Any]) -> str:
+    """``heatmap`` (a passkey result), ``loss`` (loss-curve) or ``state`` (analyze); ValueError otherwise."""
+    if "heatmap" in record:
+        return "heatmap"
+    if "curve" in record:
+        return "loss"
+    if "traces" in record:
+        return "state"
+    raise ValueError("not a passkey, loss-curve or analyze result (no 'heatmap', 'curve' or 'traces' key)")
+
+
+def heatmap_from_result(record: Mapping[str, Any], path: str, *, title: str | None = None) -> Path:
+    """The depth × length heatmap of a ``passkey`` result."""
+    hm = record["heatmap"]
+    return plot_heatmap(hm["lengths"], hm["matrix"], path, title=title or f"passkey, {record.get('method', '?')}")
+
+
+def loss_from_results(records: Sequence[Mapping[str, Any]], path: str, *, train_length: int | None = None) -> Path:
+    """Loss vs position of several ``loss-curve`` results, labelled by their method (duplicates numbered)."""
+    curves: dict[str, Any] = {}
+    for i, rec in enumerate(records):
+        label = str(rec.get("method", f"run {i}"))
+        curves[label if label not in curves else f"{label} ({i})"] = rec["curve"]
+    return plot_loss_curve(curves, path, train_length=train_length)
+
+
+def state_from_result(
+    record: Mapping[str, Any], path: str, *, top: int = 6, stat: str = "rms", train_length: int | None = None
+) -> Path:
+    """``stat`` vs position of the ``top`` exploding heads of an ``analyze`` result (largest ratio first).
+
+    Raises:
+        ValueError: the result lists no exploding head.
+    """
+    heads = list(record.get("exploding_heads") or [])[:top]
+    if not heads:
+        raise ValueError("the analyze result lists no exploding head")
+    curves = {}
+    for h in heads:
+        tr = record["traces"][str(h["layer"])]
+        values = [abs(row[h["head"]]) for row in tr[stat]]
+        curves[f"L{h['layer']} h{h['head']} ({h['ratio']:.1f}x)"] = (tr["positions"], values)
+    return line_plot(
+        curves, path, xlabel="position (tokens)", ylabel=f"state {stat}", logx=True,
+        title=f"exploding heads, {record.get('method', '?')}",
+        vlines={f"training length {train_length}": train_length} if train_length else None, extra=EXTRA,
+    )  # fmt: skip

@@ -14,6 +14,7 @@ interrupted training run from its checkpoint. :func:`fit_sweep` fits the paper's
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ class SweepConfig:
         collapse_factor: loss ratio defining t_collapse.
         lr: learning rate.
         seed: seed of data and init.
+        answer_weight: loss weight of the answer tokens (as the demo's recipe, 4).
+        batch: windows per optimizer step.
+        chunk_size: SSD chunk size of the models.
     """
 
     d_states: Sequence[int] = (4, 8, 16)
@@ -63,6 +67,9 @@ class SweepConfig:
     collapse_factor: float = 1.5
     lr: float = 3e-3
     seed: int = 0
+    answer_weight: float = 1.0
+    batch: int = 8
+    chunk_size: int = 16
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,23 +121,32 @@ def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None
         if n in done:
             logger.info("d_state %d already measured, skipping", n)
             continue
-        mcfg = tiny_config(d_model=cfg.d_model, n_layers=cfg.n_layers, headdim=cfg.headdim, d_state=n, vocab_size=259)
+        mcfg = tiny_config(
+            d_model=cfg.d_model, n_layers=cfg.n_layers, headdim=cfg.headdim, d_state=n, vocab_size=259,
+            chunk_size=cfg.chunk_size,
+        )  # fmt: skip
 
         torch.manual_seed(cfg.seed)
         model = Mamba2ForCausalLM(mcfg)  # trained in place (a ready model is accepted by lc_core.train)
         tcfg = TrainConfig(
-            seq_len=cfg.seq_len, micro_batch_size=8, global_batch_size=8, max_steps=max_steps or cfg.steps, lr=cfg.lr,
+            seq_len=cfg.seq_len, micro_batch_size=cfg.batch, global_batch_size=cfg.batch,
+            max_steps=max_steps or cfg.steps, lr=cfg.lr,
             warmup_steps=min(20, (max_steps or cfg.steps) // 5), out_dir=str(out / f"N{n}"), save_every=25, progress=False,
             seed=cfg.seed,
         )  # fmt: skip
-        documents = max(64, tcfg.max_steps * 8 * cfg.seq_len // max(1, (cfg.train_min + cfg.train_max) // 2))
+        documents = max(64, tcfg.max_steps * cfg.batch * cfg.seq_len // max(1, (cfg.train_min + cfg.train_max) // 2))
         res = train_long(
             model, tcfg, documents=documents, min_len=cfg.train_min, max_len=cfg.train_max,
             segment_tokens=cfg.segment_tokens, encode=tok.encode, eos_id=1, seed=cfg.seed,
+            answer_weight=cfg.answer_weight,
         )  # fmt: skip
+        t0 = time.perf_counter()
         with torch.no_grad():
             m = _measure(model, cfg, tok.encode, lambda ids: tok.decode([i for i in ids if i < tok.vocab_size]))
-        row = {"d_state": n, "N_S": state_size(mcfg), "final_loss": res.final_loss, "steps": res.step, **m}
+        row = {
+            "d_state": n, "N_S": state_size(mcfg), "final_loss": res.final_loss, "steps": res.step,
+            "train_s": round(res.elapsed_s, 1), "measure_s": round(time.perf_counter() - t0, 1), **m,
+        }  # fmt: skip
         with runs.open("a") as f:
             f.write(json.dumps(row) + "\n")
         done[n] = row
