@@ -175,6 +175,44 @@ HARDNESS = [
         "SELECT name FROM singer WHERE age NOT IN (SELECT age FROM singer WHERE country = 'France') AND country != 'France'",
         "extra",
     ),
+    ("SELECT count(DISTINCT country) FROM singer", "easy"),
+    ("SELECT name FROM singer WHERE name NOT LIKE '%a%'", "medium"),
+    ("SELECT name FROM stadium WHERE capacity BETWEEN 5000 AND 10000", "easy"),
+    ("SELECT T1.name FROM stadium AS T1 JOIN concert AS T2 ON T1.stadium_id = T2.stadium_id AND T2.year = 2014", "easy"),
+    ("SELECT name FROM singer WHERE age > (SELECT avg(age) FROM singer) ORDER BY age DESC LIMIT 3", "extra"),
+    ("SELECT year, count(*) FROM concert GROUP BY year ORDER BY count(*) DESC LIMIT 1", "hard"),
+    (
+        "SELECT name FROM singer EXCEPT SELECT T1.name FROM singer AS T1 JOIN singer_in_concert AS T2 ON"
+        " T1.singer_id = T2.singer_id",
+        "hard",
+    ),
+    ("SELECT name FROM singer UNION SELECT name FROM stadium", "hard"),
+    (
+        "SELECT DISTINCT T1.name FROM singer AS T1 JOIN singer_in_concert AS T2 ON T1.singer_id ="
+        " T2.singer_id JOIN concert AS T3 ON T2.concert_id = T3.concert_id WHERE T3.year = 2014 OR T3.year ="
+        " 2015",
+        "extra",
+    ),
+    ('SELECT sum(capacity), avg(capacity) FROM stadium WHERE location = "Raith Rovers"', "medium"),
+    ("select name from singer where age >= 20 and age <= 30;", "medium"),
+    ("SELECT name , country , age FROM singer ORDER BY age DESC", "medium"),
+    ("SELECT singer.name FROM singer JOIN singer_in_concert ON singer.singer_id = singer_in_concert.singer_id", "easy"),
+    ("SELECT avg(age) FROM singer GROUP BY country HAVING count(*) >= 2 ORDER BY avg(age)", "medium"),
+]
+
+# queries the official parser rejects (IS NOT NULL, LEFT JOIN, FROM sub-query, arithmetic of aggregates, a negative
+# number, WHERE NOT): read here, with the level its counting rules give
+ROBUST = [
+    ("SELECT name FROM singer WHERE country IS NOT NULL", "easy"),
+    (
+        "SELECT T1.name FROM singer AS T1 LEFT JOIN singer_in_concert AS T2 ON T1.singer_id = T2.singer_id"
+        " WHERE T2.concert_id IS NULL",
+        "medium",
+    ),
+    ("SELECT name FROM (SELECT name, age FROM singer) WHERE age > 3", "easy"),
+    ("SELECT max(capacity) - min(capacity) FROM stadium", "easy"),
+    ("SELECT name FROM singer WHERE age = -1", "easy"),
+    ("SELECT count(*) FROM singer WHERE NOT country = 'France'", "medium"),
 ]
 
 
@@ -298,3 +336,9 @@ def test_cli_score_with_tables(task_dir, tmp_path, capsys):
     assert "| model | 100.00 | 100.00 | 100.00 |" in capsys.readouterr().out
     assert main([*base, "--sql-match", "string", "--out", str(tmp_path / "r")]) == 0
     assert "| model | 0.00 | 0.00 | 0.00 |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("sql", "level"), ROBUST)
+def test_queries_the_official_parser_rejects(schema, sql, level):
+    assert hardness(sql, schema) == level
+    assert exact_set_match(sql, sql, schema)

@@ -365,6 +365,10 @@ class _Parser:
             self.take(")")
             if distinct and val[0] == "" and val[2] is None:  # count(distinct x): distinct belongs to the column
                 val = ("", (val[1][0], val[1][1], True), None)
+            if self.peek() in ("+", "-", "*", "/") and val[0] == "" and val[2] is None:
+                # max(a) - min(a): arithmetic of aggregated columns (the aggregates move onto the columns)
+                op = self.take()
+                return "", (op, (tok, val[1][1], val[1][2]), self.col_unit())
             return tok, val
         return "", self.val_unit()
 
@@ -413,6 +417,8 @@ class _Parser:
                 raise SQLParseError(f"unknown table or alias {alias!r}")
             return f"{scope[alias]}.{col}"
         tables = list(dict.fromkeys(scope.values()))
+        if not tables:  # FROM holds only sub-queries: a column of their output, kept by name
+            return name
         if self.schema is not None:
             for t in tables:
                 if name in self.schema.tables.get(t, ()):
@@ -429,6 +435,10 @@ class _Parser:
                 self.i += 1
                 out.extend(self.condition())
                 self.take(")")
+            elif self.peek() == "not" and self.peek(1) not in ("exists", "("):
+                self.i += 1  # WHERE NOT a = b: the negation of one condition
+                unit = self.cond_unit()
+                out.append((not unit[0], *unit[1:]))
             elif self.peek() == "not" and self.peek(1) == "exists" or self.peek() == "exists":
                 neg = self.accept("not")
                 self.take("exists")
