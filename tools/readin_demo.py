@@ -1,4 +1,4 @@
-"""End-to-end READIN demo, offline, about a minute on 2 CPU cores: sample -> noisy benchmark -> tiny model -> table.
+"""End-to-end READIN demo, offline, about five minutes on 2 CPU cores: sample -> noisy benchmark -> tiny model -> table.
 
 1. Writes the shipped licence-clean AFQMC sample (written for this package) with 3 keyboard + 3 speech versions.
 2. Trains a random tiny BERT (2 layers, hidden 32, character vocabulary) on the clean pairs, and another on READIN's

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=512, help="Method 3 window")
     p.add_argument("--threads", type=int, default=2, help="torch threads per run")
     p.add_argument("--kinds", nargs="+", default=["loss", "passkey", "peer"], help="loss, passkey, peer")
+    p.add_argument("--methods", nargs="+", default=["none", "m3"], help="none, m3 (loss and passkey runs)")
     p.add_argument("--peer-max", type=int, default=65536, help="longest one-shot transformers forward to try")
     p.add_argument("--out", help="write JSON here")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in args.lengths:
         for kind in args.kinds:
-            methods = ["none"] if kind == "peer" else ["none", "m3"]
+            methods = ["none"] if kind == "peer" else args.methods
             if kind == "peer" and n > args.peer_max:
                 continue
             for method in methods:

@@ -86,3 +86,16 @@ def test_eval_with_a_tiny_t5_reader(cfh_file, tmp_path, capsys):
     rows = [json.loads(x) for x in (run / "eren.jsonl").read_text().splitlines()]
     assert len(rows) == 5 and all("abstained" in r for r in rows)
     assert (run / "preds.json").is_file() and (run / "metrics.json").is_file()
+
+
+def test_demo_backend_without_the_model_is_a_one_line_error(tmp_path, capsys):
+    from eren.assets import DEMO_READER
+
+    if (DEMO_READER / "config.json").is_file():
+        pytest.skip("the demo reader is installed")
+    db = str(tmp_path / "n.db")
+    main(["add", "--notebook", db, "The capital of Brimvale is Tolkar."])
+    capsys.readouterr()
+    assert main(["ask", "--notebook", db, "--backend", "demo", "What is the capital of Brimvale?"]) == 2
+    first = capsys.readouterr().err.strip().splitlines()[0]
+    assert first.startswith("eren: error: the demo reader is not in this install")

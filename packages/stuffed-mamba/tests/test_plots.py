@@ -39,6 +39,14 @@ def test_loss_plot_overlays_several_results(tmp_path):
     assert main(["plot", a, b, "--plot", str(tmp_path / "l.png")]) == 0
 
 
+def test_heatmaps_of_several_results_join_their_lengths(tmp_path):
+    long = {"method": "none", "heatmap": {"lengths": [4096], "matrix": [[0.0], [1.0]]}}
+    args = [_write(tmp_path, "a", PASSKEY), _write(tmp_path, "b", long)]
+    assert main(["plot", *args, "--plot", str(tmp_path / "h.png")]) == 0
+    assert main(["plot", args[0], args[0], "--plot", str(tmp_path / "dup.png")]) == 2  # length 256 twice
+    assert not (tmp_path / "dup.png").exists()
+
+
 def test_kind_detection():
     assert [result_kind(r) for r in (PASSKEY, LOSS, ANALYZE)] == ["heatmap", "loss", "state"]
     with pytest.raises(ValueError, match="heatmap"):

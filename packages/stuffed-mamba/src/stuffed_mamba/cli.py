@@ -133,6 +133,7 @@ def add_plot_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-length", type=int, default=None, help="draw the training length (loss and state plots)")
     p.add_argument("--top", type=int, default=6, help="state plot: how many exploding heads")
     p.add_argument("--title", default=None, help="heatmap title (default: the method)")
+    # several passkey results: their lengths side by side; several loss-curve results: overlaid
 
 
 def _verb(name: str, help_: str) -> Command:

@@ -335,7 +335,7 @@ def train_long(args: argparse.Namespace) -> int:
 def plot(args: argparse.Namespace) -> int:
     from lc_core.cli import UserError
     from lc_core.io import DataError, read_json_object
-    from stuffed_mamba.plots import heatmap_from_result, loss_from_results, result_kind, state_from_result
+    from stuffed_mamba.plots import heatmap_from_results, loss_from_results, result_kind, state_from_result
 
     records, kinds = [], set()
     for path in args.results:
@@ -348,10 +348,13 @@ def plot(args: argparse.Namespace) -> int:
     if len(kinds) > 1:
         raise UserError(f"results mix kinds {sorted(kinds)}: plot one kind at a time")
     kind = kinds.pop()
-    if kind != "loss" and len(records) > 1:
-        raise UserError(f"a {kind} plot takes one result, got {len(records)}")
+    if kind == "state" and len(records) > 1:
+        raise UserError(f"a state plot takes one result, got {len(records)}")
     if kind == "heatmap":
-        out = heatmap_from_result(records[0], args.plot, title=args.title)
+        try:
+            out = heatmap_from_results(records, args.plot, title=args.title)
+        except ValueError as e:
+            raise UserError(str(e)) from None
     elif kind == "loss":
         out = loss_from_results(records, args.plot, train_length=args.train_length)
     else:

@@ -18,7 +18,7 @@ __all__ = [
     "plot_heatmap",
     "plot_loss_curve",
     "result_kind",
-    "heatmap_from_result",
+    "heatmap_from_results",
     "loss_from_results",
     "state_from_result",
 ]
@@ -77,10 +77,27 @@ def result_kind(record: Mapping[str, Any]) -> str:
     raise ValueError("not a passkey, loss-curve or analyze result (no 'heatmap', 'curve' or 'traces' key)")
 
 
-def heatmap_from_result(record: Mapping[str, Any], path: str, *, title: str | None = None) -> Path:
-    """The depth × length heatmap of a ``passkey`` result."""
-    hm = record["heatmap"]
-    return plot_heatmap(hm["lengths"], hm["matrix"], path, title=title or f"passkey, {record.get('method', '?')}")
+def heatmap_from_results(records: Sequence[Mapping[str, Any]], path: str, *, title: str | None = None) -> Path:
+    """The depth × length heatmap of one or more ``passkey`` results of the same model and method (their lengths
+    side by side, e.g. a short-length run and a long-length run).
+
+    Raises:
+        ValueError: two results measure the same length, or their depth bins differ.
+    """
+    columns: dict[int, list[float | None]] = {}
+    bins = {len(r["heatmap"]["matrix"]) for r in records}
+    if len(bins) > 1:
+        raise ValueError(f"the results have different depth bins {sorted(bins)}")
+    for rec in records:
+        hm = rec["heatmap"]
+        for j, n in enumerate(hm["lengths"]):
+            if int(n) in columns:
+                raise ValueError(f"length {n} appears in two results")
+            columns[int(n)] = [row[j] for row in hm["matrix"]]
+    lengths = sorted(columns)
+    matrix = [[columns[n][b] for n in lengths] for b in range(bins.pop())]
+    methods = sorted({str(r.get("method", "?")) for r in records})
+    return plot_heatmap(lengths, matrix, path, title=title or f"passkey, {', '.join(methods)}")
 
 
 def loss_from_results(records: Sequence[Mapping[str, Any]], path: str, *, train_length: int | None = None) -> Path:
