@@ -27,3 +27,17 @@ def test_fit_sweep_on_synthetic_rows():
     fits = fit_sweep(rows)
     assert abs(fits["t_recall"]["params"]["base"] - 1.365) < 1e-3
     assert abs(fits["t_collapse"]["params"]["a"] - 5.172) < 1e-6
+
+
+def test_sweep_short_windows_records_the_loss_curve(tmp_path):
+    """Training on short stream windows (in_length): the level comes from (in_length/2, in_length], the curve reaches
+    loss_length, and t_collapse (if any) lies past in_length."""
+    cfg = SweepConfig(
+        d_states=(4,), d_model=16, n_layers=1, steps=2, seq_len=64, segment_tokens=64, eval_lengths=(256,), samples=1,
+        in_length=64, loss_bucket=16, loss_length=1024,
+    )  # fmt: skip
+    (row,) = run_sweep(cfg, tmp_path)
+    centres = [c for c, _ in row["loss_curve"]]
+    assert centres[0] < 64 < centres[-1] and centres[-1] > 900
+    assert row["loss_level"] > 0 and row["loss_peak_ratio"] > 0
+    assert row["t_collapse"] is None or row["t_collapse"] > 64

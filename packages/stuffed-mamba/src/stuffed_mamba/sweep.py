@@ -4,8 +4,10 @@ For each ``d_state`` a model is trained from scratch (:func:`stuffed_mamba.train
 documents of ``train_min``–``train_max`` tokens), then measured:
 
 * ``t_recall``: the longest evaluated length with passkey accuracy >= ``threshold`` (95 % like the paper);
-* ``t_collapse``: the first length whose per-token loss (haystack prompt, 256-token buckets) exceeds
-  ``collapse_factor`` × the in-length level (None if it never does up to the longest length).
+* ``t_collapse``: the first length whose per-token loss (haystack prompt, ``loss_bucket``-token buckets) exceeds
+  ``collapse_factor`` × the in-length level (None if it never does up to ``loss_length``). The in-length level is
+  the mean of the buckets centred at or below ``train_max`` (legacy) or, when ``in_length`` is set (training on
+  short windows), of those centred in ``(in_length / 2, in_length]``, past the haystack's first period.
 
 One JSON line per finished run goes to ``<out>/runs.jsonl``; a rerun skips finished runs and lc-core resumes an
 interrupted training run from its checkpoint. :func:`fit_sweep` fits the paper's forms against ``N_S`` (millions).
@@ -50,6 +52,12 @@ class SweepConfig:
         answer_weight: loss weight of the answer tokens (as the demo's recipe, 4).
         batch: windows per optimizer step.
         chunk_size: SSD chunk size of the models.
+        packing: ``"stream"`` (documents cut into ``seq_len`` windows, each window from a zero state: with a short
+            ``seq_len`` the models only ever see short contexts) or ``"whole"`` (see :func:`train_long`).
+        bptt: ``"truncated"`` or ``"full"``.
+        in_length: the trained context length defining the in-length loss level (None: ``train_max``).
+        loss_bucket: bucket of the loss curve (tokens).
+        loss_length: length of the haystack loss curve (None: the longest ``eval_lengths``).
     """
 
     d_states: Sequence[int] = (4, 8, 16)
@@ -70,6 +78,11 @@ class SweepConfig:
     answer_weight: float = 1.0
     batch: int = 8
     chunk_size: int = 16
+    packing: str = "stream"
+    bptt: str = "truncated"
+    in_length: int | None = None
+    loss_bucket: int = 128
+    loss_length: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,14 +99,21 @@ def _measure(model: Any, cfg: SweepConfig, encode: Any, decode: Any) -> dict[str
         acc[n] = sum(score(decode(be.complete_tokens(list(prompt_tokens(e, encode)), 6)), e["answer"]) for e in exs) / len(exs)
     ok = [n for n in cfg.eval_lengths if acc[n] >= cfg.threshold]
     t_recall = max(ok) if ok else 0
-    curve = loss_curve(model, encode_prompt("haystack", encode, max(cfg.eval_lengths)), bucket=128, progress=False)
-    level = sum(m for c, m in zip(curve.centres, curve.means) if c <= cfg.train_max) / max(
-        1, sum(1 for c in curve.centres if c <= cfg.train_max)
-    )
-    collapse = next(
-        (c for c, m in zip(curve.centres, curve.means) if c > cfg.train_max and m > cfg.collapse_factor * level), None
-    )
-    return {"passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, "t_collapse": collapse, "loss_level": level}
+    length = cfg.loss_length or max(cfg.eval_lengths)
+    curve = loss_curve(model, encode_prompt("haystack", encode, length), bucket=cfg.loss_bucket, progress=False)
+    pts = list(zip(curve.centres, curve.means))
+    if cfg.in_length is None:
+        edge, inside = cfg.train_max, [m for c, m in pts if c <= cfg.train_max]
+    else:
+        edge, inside = cfg.in_length, [m for c, m in pts if cfg.in_length / 2 < c <= cfg.in_length]
+    level = sum(inside) / max(1, len(inside))
+    collapse = next((c for c, m in pts if c > edge and m > cfg.collapse_factor * level), None)
+    peak = max((m for c, m in pts if c > edge), default=None)
+    return {
+        "passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, "t_collapse": collapse, "loss_level": level,
+        "loss_peak_ratio": None if peak is None or level <= 0 else peak / level,
+        "loss_curve": [[int(c), round(float(m), 5)] for c, m in pts],
+    }  # fmt: skip
 
 
 def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None) -> list[dict[str, Any]]:
@@ -138,7 +158,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None
         res = train_long(
             model, tcfg, documents=documents, min_len=cfg.train_min, max_len=cfg.train_max,
             segment_tokens=cfg.segment_tokens, encode=tok.encode, eos_id=1, seed=cfg.seed,
-            answer_weight=cfg.answer_weight,
+            answer_weight=cfg.answer_weight, packing=cfg.packing, bptt=cfg.bptt,  # type: ignore[arg-type]
         )  # fmt: skip
         t0 = time.perf_counter()
         with torch.no_grad():
