@@ -15,6 +15,7 @@ EPILOG = """quick start:
   readin check data/realtypo/afqmc_balanced --task afqmc          # load and align the 7 splits, print their sizes
   readin eval data/realtypo/cmrc --task cmrc --backend openai --model qwen --backend-arg base_url=http://localhost:8000/v1
   readin score data/realtypo/afqmc_balanced --task afqmc --preds preds/ --out results
+  readin consistency data/realtypo/cmrc --task cmrc --tokenizer char jieba pinyin /models/chinese-roberta-wwm-ext
   readin train --task cmrc --model /models/chinese-roberta-wwm-ext --train train.json --dev dev.json --out ft/cmrc \\
       --predict data/realtypo/cmrc                                  # fine-tune, predict all 7 splits, score
 """
@@ -39,6 +40,7 @@ app = App(
         "augment": _cmd("augment", "READIN's ADA: clean training rows + 2 copies with same-syllable-same-tone swaps"),
         "eval": _cmd("eval", "run a model (hf / OpenAI-compatible / vLLM) on clean + noisy splits, then score"),
         "score": _cmd("score", "score prediction files: clean / average / worst per channel"),
+        "consistency": _cmd("consistency", "share of noisy inputs a tokenizer cuts exactly as the clean ones (READIN §7.7)"),
         "train": _cmd("train", "fine-tune on AFQMC / CMRC2018 / WMT (transformers Trainer, READIN's recipe), then predict"),
         "report": _cmd("report", "tables (README layout) and clean/avg/worst curves from results files"),
     },

@@ -140,6 +140,52 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- consistency ------------------------------------------------------------------------------------------------
+
+
+def add_consistency_arguments(p: argparse.ArgumentParser) -> None:
+    _add_data_arguments(p)
+    p.add_argument(
+        "--tokenizer",
+        nargs="+",
+        default=["char", "jieba", "pinyin"],
+        help="char, jieba, pinyin (toneless, SubChar-like), a local Hugging Face tokenizer folder or a .model file",
+    )
+    p.add_argument("--fields", nargs="+", help="fields to compare (default: the task's re-entered fields)")
+    p.add_argument("--out", help="also write the scores with lc_core.report (<out>/consistency/results_<time>.*)")
+
+
+def consistency(args: argparse.Namespace) -> int:
+    from readin.consistency import consistency_scores, get_tokenizer
+
+    tokenizers = {spec: get_tokenizer(spec) for spec in args.tokenizer}
+    bench = _load(args)
+    scores: dict[str, Any] = {}
+    rows = []
+    for spec, tokenize in tokenizers.items():
+        scores[spec] = consistency_scores(bench, tokenize, fields=args.fields)
+        for noise, block in scores[spec].items():
+            versions = {f"v{k.rsplit('_', 1)[1]}": v for k, v in block.items() if k.startswith(f"{noise}_")}
+            label = "speech" if noise == "asr" else noise
+            rows.append({"tokenizer": spec, "noise": label, **versions, "avg": block["avg"], "all three": block["all"],
+                         "units": block["units"]})  # fmt: skip
+    fields = ", ".join(args.fields or bench.task.noised)
+    print(f"tokenization consistency, {bench.task.name} ({fields}): share of units tokenized exactly as the clean text")
+    table = markdown_table(rows, precision=3)
+    print(table, end="")
+    if args.out:
+        paths = emit(
+            args.out,
+            "consistency",
+            {"task": bench.task.name, "consistency": scores},
+            table,
+            config=vars(args),
+            packages=["readin"],
+        )
+        logger.info("wrote %s", paths.json)
+    return 0
+
+
 # ---- eval -------------------------------------------------------------------------------------------------------
 
 
