@@ -1,12 +1,29 @@
-"""Shared fixtures of the sparsing-law tests: tiny seeded models only (the CI machine is small)."""
+"""Shared fixtures of the sparsing-law tests: tiny seeded models only (the CI machine is small).
+
+The Triton interpreter must be switched on before anything imports the kernels (``@triton.jit`` decides at
+decoration time), so this runs first: without CUDA, the sparse-FFN kernels run on CPU through ``TRITON_INTERPRET=1``
+(as in lc-core's conftest).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import pytest
+try:
+    import torch as _torch
+
+    _HAS_CUDA = _torch.cuda.is_available()
+except ImportError:  # torch-free install: kernel tests skip themselves
+    _HAS_CUDA = False
+
+if not _HAS_CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
 
 _TRAINED: dict = {}
 
@@ -82,14 +99,42 @@ def markov_batches():
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run this package's ``slow`` tests only when a ``-m`` expression names them (``-m slow``)."""
+    """Skip this package's ``gpu`` tests without CUDA; run its ``slow`` tests only when ``-m`` names them."""
     from pathlib import Path
 
+    here = Path(__file__).parent
+    mine = [item for item in items if here in Path(str(item.path)).parents]
+    if not _HAS_CUDA:
+        skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+        for item in mine:
+            if "gpu" in item.keywords:
+                item.add_marker(skip_gpu)
     expr = config.getoption("markexpr") or ""
     if "slow" in expr and "not slow" not in expr:
         return
-    here = Path(__file__).parent
     skip = pytest.mark.skip(reason="slow test: select with -m slow")
-    for item in items:
-        if "slow" in item.keywords and here in Path(str(item.path)).parents:
+    for item in mine:
+        if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def _poisoned(factory: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = factory(*args, **kwargs)
+        if out.is_floating_point():
+            out.fill_(float("nan"))
+        return out
+
+    return wrapper
+
+
+@pytest.fixture
+def poison_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fill every float ``torch.empty``/``torch.empty_like`` allocation with NaN (as lc-core's kernel tests do).
+
+    A kernel that forgets to write part of its output then leaves NaN behind instead of plausible stale memory.
+    """
+    import torch
+
+    monkeypatch.setattr(torch, "empty", _poisoned(torch.empty))
+    monkeypatch.setattr(torch, "empty_like", _poisoned(torch.empty_like))
