@@ -121,3 +121,70 @@ def test_time_budget_stops_training(make, tmp_path):
         segment_tokens=64, encode=tok.encode, eos_id=1, time_budget_s=1e-9,
     )  # fmt: skip
     assert res.step == 1  # stopped after the first step, with a checkpoint to resume from
+
+
+def test_full_bptt_gradient_equals_one_forward(make):
+    """bptt="full": the segmented loss has the value *and* the gradient of one forward over the window."""
+    model = make(seed=4)
+    ids = torch.randint(2, 97, (2, 61), generator=torch.Generator().manual_seed(3))
+    inp, tgt = ids[:, :-1], ids[:, 1:]
+    model.zero_grad()
+    logits = model(inp, use_cache=False).logits
+    F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1)).backward()
+    ref = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    tbptt_loss(16, bptt="full")(model, inp, tgt).backward()
+    for n, p in model.named_parameters():
+        if n in ref:
+            torch.testing.assert_close(p.grad, ref[n], rtol=1e-4, atol=1e-6)
+    model.zero_grad()
+    tbptt_loss(16)(model, inp, tgt).backward()  # truncated differs (the test can fail)
+    assert any(not torch.allclose(p.grad, ref[n], rtol=1e-4, atol=1e-6) for n, p in model.named_parameters() if n in ref)
+
+
+def test_reset_docs_equals_independent_documents(make):
+    """reset_docs: every document (after an EOS) starts from a zero state, also when a segment boundary falls on its
+    start; padding targets get weight 0. The loss equals that of the documents run one by one."""
+    model = make(seed=5)
+    g = torch.Generator().manual_seed(4)
+    docs = [torch.randint(2, 97, (n,), generator=g) for n in (15, 9, 20)]  # the 2nd starts at 16 = a segment boundary
+    for d in docs:
+        d[-1] = 1  # EOS
+    window = torch.cat([*docs, torch.zeros(7, dtype=torch.long)])  # padded tail (pad id 0)
+    inp, tgt = window[None, :-1], window[None, 1:]
+    ce_sum, count = 0.0, 0
+    with torch.no_grad():
+        for i, d in enumerate(docs):
+            # a document's tokens are predicted from a fresh state; its EOS position predicts the next document's
+            # first token (the last EOS predicts padding, weight 0)
+            lg = model(d[None], use_cache=False).logits[0].float()
+            nxt = docs[i + 1][:1] if i + 1 < len(docs) else torch.zeros(0, dtype=torch.long)
+            ce = F.cross_entropy(lg[: len(d) - 1 + len(nxt)], torch.cat([d[1:], nxt]), reduction="none")
+            ce_sum += float(ce.sum())
+            count += ce.numel()
+        for bptt in ("truncated", "full"):
+            got = tbptt_loss(16, eos_id=1, reset_docs=True, pad_id=0, bptt=bptt)(model, inp, tgt)
+            assert abs(float(got) - ce_sum / count) < 1e-5
+        plain = tbptt_loss(16, eos_id=1, pad_id=0)(model, inp, tgt)
+    assert abs(float(plain) - ce_sum / count) > 1e-4  # without the reset the documents see each other
+
+
+def test_whole_document_windows():
+    from stuffed_mamba.train_long import whole_document_windows
+
+    tok = ByteTokenizer(extra_ids=0)
+    seq = 3000
+    stream = whole_document_windows(6, seq, 300, 2500, tok.encode, eos_id=1, pad_id=0, seed=0)
+    assert stream.shape == (6 * (seq + 1),)
+    docs = 0
+    for w in stream.reshape(6, seq + 1):
+        used = int((w != 0).sum())
+        assert (w[used:] == 0).all() and w[used - 1] == 1  # whole documents, then padding only
+        ends = [i for i, t in enumerate(w[:used].tolist()) if t == 1]
+        for a, b in zip([-1, *ends[:-1]], ends):
+            doc = tok.decode(w[a + 1 : b].tolist())
+            docs += 1
+            assert doc.startswith("There is an important info") and "pass key is" in doc
+            assert doc[-6] == " " and doc[-5:].isdigit() and doc[-5:] in doc[:-6]  # " key", and the needle holds it
+        assert seq + 1 - used < 300 + 8  # the rest is too small for another document
+    assert docs >= 8

@@ -115,6 +115,15 @@ def add_train_long_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
     p.add_argument("--keep-last", type=int, default=2, help="checkpoints kept (more: evaluate the training curve)")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many minutes (checkpoint saved)")
+    p.add_argument(
+        "--packing", choices=["stream", "whole"], default="stream",
+        help="stream: documents cut at window edges, no state reset (legacy); whole: whole documents per window, "
+        "state reset at each document start",
+    )  # fmt: skip
+    p.add_argument(
+        "--bptt", choices=["truncated", "full"], default="truncated",
+        help="truncated: gradient cut at every segment; full: gradient through the carried state of the whole window",
+    )  # fmt: skip
     _add_output(p, "train-long")
 
 

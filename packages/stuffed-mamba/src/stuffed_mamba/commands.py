@@ -317,6 +317,7 @@ def train_long(args: argparse.Namespace) -> int:
         loaded.model, cfg, documents=documents, min_len=args.min_len, max_len=args.max_len,
         segment_tokens=args.segment_tokens, encode=loaded.encode, eos_id=loaded.eos_token_id or 1, seed=args.seed,
         answer_weight=args.answer_weight, time_budget_s=args.time_budget * 60 if args.time_budget else None,
+        packing=args.packing, bptt=args.bptt,
     )  # fmt: skip
     model_dir = Path(args.train_dir) / "model"
     loaded.model.eval().save_pretrained(model_dir)
