@@ -15,14 +15,15 @@ from scratch with :func:`lc_core.train.train` on CPU to do what EREN asks of its
 - closed-book prompts (the fallback): ``unknown`` (QA) and ``no`` (bool QA) -- the model knows no facts.
 
 Every note, question and claim comes from this script's own templates over invented entities (never from the EREN
-data). Curriculum (``--phases``): first a repeat task (a run of invented words, then the same run), then key-value
-lookups (``key = value`` lines, then ``key =``: copy the value of the one matching key among distractors), then the
-reader prompts (with a share of lookups and repeats kept). The reading classes are balanced (half answerable, half
-not; every unanswerable example holds a near-miss note: the same subject with another relation, or the same relation
-about another subject). The loss is ``--answer-weight`` x the loss on the answer bytes + ``--lm-weight`` x the
-next-byte loss on everything else (which includes copying the question's subject from the notes). Every
-``--check-every`` steps the per-class accuracy on a held-out generated set (greedy == target under teacher forcing) is
-logged; training stops when every class reaches ``--target`` twice, or at ``--time-budget`` seconds.
+data). Curriculum (``--phases``; by default a phase ends when its skill reaches ``--gate`` held-out accuracy): first a
+repeat task (a run of invented words, then the same run), then key-value lookups (``key = value`` lines, then ``key
+=``: copy the value of the one matching key among distractors), then the reader prompts (with a share of lookups and
+repeats kept). The reading classes are balanced (half answerable, half not; every unanswerable example holds a near-
+miss note: the same subject with another relation, or the same relation about another subject). The loss is
+``--answer-weight`` x the loss on the answer bytes + ``--lm-weight`` x the next-byte loss on everything else (which
+includes copying the question's subject from the notes). Every ``--check-every`` steps the per-class accuracy on a
+held-out generated set (greedy == target under teacher forcing) is logged; training stops when every class reaches
+``--target`` twice, or at ``--time-budget`` seconds.
 
 Why bytes: the previous version over the 30,522-piece WordPiece vocabulary never learned to copy (0 % after 3,000
 steps), while the same shape learns the bare repeat task over bytes in about 500 steps (see the eren README).
@@ -431,6 +432,8 @@ def reader_example(world: World) -> Example:
 
 # curriculum phases: (share of repeat, share of lookup); the rest are reader examples
 PHASE_MIX = ((0.6, 0.4), (0.1, 0.4), (0.08, 0.12))
+# --phases gate: the held-out skill that ends phase 0 and phase 1
+GATE_SKILL = ("aux-repeat", "aux-lookup")
 
 
 def make_example(world: World, phase: int) -> Example:
@@ -486,6 +489,9 @@ def pack_windows(examples: Sequence[Example], window: int) -> tuple[np.ndarray, 
 
 class CurriculumData(PackedDataset):
     """One window pool per curriculum phase; ``step`` (set by :class:`PhaseClock`) picks the pool.
+
+    ``bounds[p]`` is the step at which phase ``p + 1`` begins: fixed (``--phases 300,900``) or, with ``--phases gate``,
+    set by :class:`ClassCheck` when the held-out skill of phase ``p`` (repeat, then lookup) reaches ``--gate``.
 
     All pools are sized alike; window ``i`` of the dataset is window ``i mod len(pool)`` of the current pool, so the
     trainer's seeded, resumable permutation still decides the order.
@@ -576,8 +582,17 @@ def class_accuracy(model: nn.Module, examples: Sequence[Example], batch: int = 3
 class ClassCheck(Callback):
     """Every ``every`` steps: per-class held-out accuracy into the metrics; stop when all reach ``target`` twice."""
 
-    def __init__(self, examples: Sequence[Example], every: int, target: float, out: Path, data: CurriculumData) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        every: int,
+        target: float,
+        out: Path,
+        data: CurriculumData,
+        gate: float | None = None,
+    ) -> None:
         self.examples = list(examples)
+        self.gate = gate
         self.every = every
         self.target = target
         self.out = out
@@ -586,10 +601,21 @@ class ClassCheck(Callback):
         path = out / "class_check.json"
         self.history: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
 
+    def _advance(self, state: TrainState, acc: dict[str, float]) -> None:
+        """``--phases gate``: start the next phase once this phase's skill (repeat, then lookup) reaches the gate."""
+        phase = self.data.phase()
+        if self.gate is None or phase >= len(GATE_SKILL):
+            return
+        if acc.get(GATE_SKILL[phase], 0.0) >= self.gate:
+            self.data.bounds[phase] = state.step
+            atomic_write_json(self.out / "phases.json", self.data.bounds)
+            logger.info("step %d: %s reached %.2f, curriculum phase %d", state.step, GATE_SKILL[phase], self.gate, phase + 1)
+
     def on_step_end(self, state: TrainState) -> None:
         if state.step % self.every:
             return
         acc = class_accuracy(state.model, self.examples)
+        self._advance(state, acc)
         row = {"step": state.step, "elapsed_s": round(state.elapsed_s, 1), "phase": self.data.phase(), **acc}
         self.history = [h for h in self.history if h["step"] < state.step] + [row]
         atomic_write_json(self.out / "class_check.json", self.history)
@@ -617,9 +643,17 @@ def cmd_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    bounds = [int(b) for b in args.phases.split(",")]
-    if len(bounds) != len(PHASE_MIX) - 1:
-        raise SystemExit(f"--phases needs {len(PHASE_MIX) - 1} step bounds, got {args.phases!r}")
+    gate = args.gate if args.phases == "gate" else None
+    if gate is not None:
+        saved = out / "phases.json"
+        bounds = json.loads(saved.read_text()) if args.resume and saved.exists() else [10**9] * (len(PHASE_MIX) - 1)
+    else:
+        try:
+            bounds = [int(b) for b in args.phases.split(",")]
+        except ValueError:
+            bounds = []
+        if len(bounds) != len(PHASE_MIX) - 1:
+            raise SystemExit(f"--phases needs 'gate' or {len(PHASE_MIX) - 1} step bounds, got {args.phases!r}")
     t0 = time.perf_counter()
     pools = []
     counts: Counter[str] = Counter()
@@ -657,7 +691,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         resume=args.resume,
         progress=False,
     )
-    check = ClassCheck(heldout, args.check_every, args.target, out, data)
+    check = ClassCheck(heldout, args.check_every, args.target, out, data, gate=gate)
     callbacks: list[Callback] = [PhaseClock(data), check]
     if args.time_budget > 0:
         callbacks.insert(0, TimeBudget(args.time_budget))
@@ -858,7 +892,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=50)
-    p.add_argument("--phases", default="300,900", help="steps at which phases 1 and 2 of the curriculum begin")
+    p.add_argument(
+        "--phases",
+        default="gate",
+        help="steps at which phases 1 and 2 of the curriculum begin ('300,900': the 2026-12-05 run), or 'gate': "
+        "when the held-out repeat, then lookup accuracy reaches --gate",
+    )
+    p.add_argument("--gate", type=float, default=0.9, help="--phases gate: held-out exact accuracy that ends a phase")
     p.add_argument("--max-steps", type=int, default=20000, help="upper bound (with --time-budget)")
     p.add_argument("--time-budget", type=float, default=2400.0, help="training seconds (0: run --max-steps)")
     p.add_argument("--answer-weight", type=float, default=1.0)
