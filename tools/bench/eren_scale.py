@@ -56,13 +56,14 @@ def main() -> int:
     ap.add_argument("--ef-search", type=int, default=256, help="HNSW efSearch")
     ap.add_argument("--cache-emb", default=None, help="an .npy file: reuse the index embeddings (written on first run)")
     ap.add_argument("--rebuild-sample", type=int, default=2000, help="notes re-embedded to time the original's rebuild")
+    ap.add_argument("--threads", type=int, default=2, help="torch and faiss threads (1 on a shared box)")
     ap.add_argument("--no-faiss", action="store_true", help="skip the faiss HNSW rows")
     ap.add_argument("--out", default="results/bench", help="results root (lc_core.report.emit)")
     args = ap.parse_args()
 
     import torch
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(args.threads)
     facts = make_facts(args.n, seed=0)
     notes = [f.note for f in facts]
     rng = np.random.default_rng(0)
@@ -153,7 +154,7 @@ def main() -> int:
         try:
             import faiss
 
-            faiss.omp_set_num_threads(2)
+            faiss.omp_set_num_threads(args.threads)
             _, t_build = timed(retr._ann)
             lat, agree = [], []
             for i in range(len(queries)):

@@ -78,3 +78,36 @@ def test_report_tables_and_plot(task_dir, tmp_path, capsys):
     bad = write_jsonl(tmp_path / "bad.json", [])
     bad.write_text("{}", encoding="utf-8")
     assert main(["report", str(bad)]) == 2
+
+
+def test_noise_stats_prints_the_realism_table(capsys):
+    assert main(["noise", "--sample", "--task", "afqmc", "--stats", "--show", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "realism, afqmc (8 fields, 63 characters, 3 versions)" in out and "same_toneless | in_profile" in out
+    # seeded: the README's realism table is this output
+    assert "| keyboard | 0.127 | 20 | 0.733 | — | 0.000 | 0.150 | 100.529 |" in out
+    assert "| speech | 0.148 | 27 | 0.815 | 1.000 | 0.000 | 0.630 | 137.566 |" in out
+    assert "| homophone baseline @ keyboard CER | 0.164 | 31 | 1.000 |" in out
+
+
+def test_score_ignores_the_order_of_noisy_lines(task_dir, tmp_path, capsys):
+    # spec §13.6: WMT noisy rows carry the clean id; shuffling (and subsetting) a noisy file changes no score
+    import random
+
+    root = task_dir("wmt")
+    preds = tmp_path / "preds"
+    hyps = ["The weather is good.", "I like books.", "He goes to Beijing.", "It is hard.", "Let us eat."]
+    write_jsonl(preds / "clean.jsonl", [{"id": i, "prediction": h} for i, h in enumerate(hyps)])
+    for noise in ("keyboard", "asr"):
+        for v in (1, 2, 3):
+            write_jsonl(preds / f"{noise}_{v}.jsonl", [{"id": i, "prediction": hyps[(i + v) % 5]} for i in range(5)])
+    tables = []
+    for shuffle in (False, True):
+        if shuffle:
+            for path in root.glob("test_noisy_*/test.json"):
+                lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+                random.Random(path.parent.name).shuffle(lines)
+                path.write_text("".join(lines), encoding="utf-8")
+        assert main(["score", str(root), "--task", "wmt", "--preds", str(preds), "--out", str(tmp_path / "r")]) == 0
+        tables.append(capsys.readouterr().out)
+    assert tables[0] == tables[1] and "WMT" in tables[0]

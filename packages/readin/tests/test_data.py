@@ -9,7 +9,7 @@ from readin.sample import AFQMC, WMT, write_jsonl
 from readin.tasks import canonical_noise, get_task, split_names
 
 
-@pytest.mark.parametrize("task", ["afqmc", "cmrc", "wmt"])
+@pytest.mark.parametrize("task", ["afqmc", "cmrc", "cspider", "wmt"])
 @pytest.mark.parametrize("flat", [False, True])
 def test_seven_aligned_splits(task_dir, task, flat):
     bench = load_benchmark(task_dir(task, flat=flat), task)

@@ -1,6 +1,8 @@
 import json
 import textwrap
 
+import pytest
+
 from lc_core.eval import EvalConfig
 from lc_core.inference.base import Backend
 from readin.cli import main
@@ -69,11 +71,14 @@ def test_eval_cli_with_a_registered_backend(task_dir, tmp_path, monkeypatch, cap
             """
             from lc_core.inference.base import Backend
 
+            PROMPTS = []
+
             class Always(Backend):
                 def __init__(self, model, answer="是"):
                     self.answer = answer
 
                 def generate(self, prompts, config):
+                    PROMPTS.extend(prompts)
                     return [self.answer for _ in prompts]
 
                 def encode(self, text):
@@ -95,3 +100,29 @@ def test_eval_cli_with_a_registered_backend(task_dir, tmp_path, monkeypatch, cap
     assert "| Keyboard | m | 100.00 | 100.00 | 100.00 | 0.00 | 0.00 | 0.00 |" in table
     record = json.loads(next((out / "m").glob("results_*.json")).read_text())
     assert record["scores"]["n"] == 4 and (out / "m" / "preds_asr_3.jsonl").is_file()
+    import readin_test_backend
+
+    assert readin_test_backend.PROMPTS and all(p.count("答案：") == 1 for p in readin_test_backend.PROMPTS)  # zero-shot
+    readin_test_backend.PROMPTS.clear()
+    shots = root / "test_clean" / "test.json"  # any rows in the task's schema
+    argv = ["eval", str(root), "--task", "afqmc", "--backend", "always", "--model", "m", "--out", str(tmp_path / "fs")]
+    assert main([*argv, "--shots", str(shots), "--k", "2"]) == 0
+    assert len(readin_test_backend.PROMPTS) == 7 * 4 and all(p.count("答案：") == 3 for p in readin_test_backend.PROMPTS)
+
+
+def test_shards_then_one_unsharded_run_merges_and_scores(task_dir, tmp_path):
+    bench = load_benchmark(task_dir("afqmc"), "afqmc")
+    backend = Oracle(lambda q: "是")
+    run = tmp_path / "run"
+    run_benchmark(bench, backend, run, config=EvalConfig(shard=(0, 2), progress=False))
+    with pytest.raises(FileNotFoundError, match=r"shard-1-of-2.jsonl: shard missing"):
+        run_benchmark(bench, backend, run, config=EvalConfig(progress=False))
+    run_benchmark(bench, backend, run, config=EvalConfig(shard=(1, 2), progress=False))
+    assert backend.calls == 7 * 4
+    rows = run_benchmark(bench, backend, run, config=EvalConfig(progress=False))
+    assert backend.calls == 7 * 4  # joined, nothing generated again
+    assert [r["clean_index"] for r in rows["asr_2"]] == [0, 1, 2, 3] and rows["clean"][1]["parsed"] == 1
+    s = score_predictions(bench, {k: {r["clean_index"]: r["parsed"] for r in v} for k, v in rows.items()})
+    assert s["keyboard"]["pos_worst"] == 1.0 and s["asr"]["neg_clean"] == 0.0
+    with pytest.raises(ValueError, match="different run"):  # the shards' signature travels with the merged rows
+        run_benchmark(bench, backend, run, config=EvalConfig(progress=False), signature={"model": "other"})

@@ -107,3 +107,91 @@ def test_bad_configs():
         KeyboardConfig(rate=2)
     with pytest.raises(ValueError, match="unknown speaker profile"):
         SpeechConfig(profile="martian")
+
+
+def _only(op, **kw):
+    return KeyboardConfig(rate=1.0, weights={op: 1.0}, **kw)
+
+
+def test_candidates_ranked_by_word_frequency():
+    import collections
+
+    import jieba
+
+    tab = get_tables()
+    ranked = tab.top(tab.words_toneless[("shi", "shi")], "事实", 5)
+    freqs = [jieba.get_FREQ(w) for w in ranked]
+    assert len(ranked) == 5 and freqs == sorted(freqs, reverse=True)  # an IME's list: most frequent first
+    counts = collections.Counter(keyboard_noise("事实", s, _only("candidate"))[0] for s in range(300))
+    assert set(counts) <= set(ranked) and counts.most_common(1)[0][0] == ranked[0]  # rank r drawn with weight 1/r
+    assert counts[ranked[0]] > counts[ranked[-1]]
+
+
+def test_split_drop_duplicate_ops():
+    tab = get_tables()
+    for seed in range(5):
+        noisy, (e,) = keyboard_noise("天", seed, _only("split"))  # tian -> ti'an (提案, 体案...)
+        assert e.op == "split" and len(noisy) == 2 and e.dst_pinyin == "ti'an"
+        assert tab.can_read(noisy, ["ti", "an"], tones=False)
+        noisy, edits = keyboard_noise("花呗", seed, _only("drop"))  # one op per jieba word: 花 / 呗
+        assert [e.op for e in edits] == ["drop", "drop"] and noisy == ""
+        noisy, edits = keyboard_noise("花呗", seed, _only("duplicate"))
+        assert {e.op for e in edits} == {"duplicate"} and noisy == "花花呗呗"
+
+
+def _typed_change(src: str, dst: str) -> tuple[str, str, str] | None:
+    """(kind, old letter, new letter) when ``dst`` is ``src`` with one substitution; else the kind only."""
+    if len(src) == len(dst):
+        diff = [i for i, (a, b) in enumerate(zip(src, dst)) if a != b]
+        if len(diff) == 1:
+            return ("sub", src[diff[0]], dst[diff[0]])
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and src[diff[0]] == dst[diff[1]]:
+            return ("swap", "", "")
+        return None
+    if len(dst) == len(src) + 1:
+        return next((("ins", "", "") for i in range(len(dst)) if dst[:i] + dst[i + 1 :] == src), None)
+    if len(dst) == len(src) - 1:
+        return next((("del", "", "") for i in range(len(src)) if src[:i] + src[i + 1 :] == dst), None)
+    return None
+
+
+@pytest.mark.parametrize(("t9_share", "keys"), [(1.0, "t9"), (0.0, "qwerty")])
+def test_typos_are_key_slips_that_resegment_into_valid_pinyin(t9_share, keys):
+    from readin.noise import QWERTY_NEIGHBOURS, T9_SAME_KEY
+
+    tab = get_tables()
+    near = T9_SAME_KEY if keys == "t9" else QWERTY_NEIGHBOURS
+    subs = []
+    for seed in range(40):
+        noisy, edits = keyboard_noise(TEXT, seed, _only("typo", t9_share=t9_share))
+        assert edits and apply_edits(TEXT, edits) == noisy
+        for e in edits:
+            typed = e.dst_pinyin.split("'")
+            assert e.op == "typo" and all(s in tab.syllables for s in typed)  # valid pinyin after the slip
+            assert tab.can_read(e.dst, typed, tones=False)  # decoded as the IME would
+            change = _typed_change(e.src_pinyin.replace("'", ""), "".join(typed))
+            assert change is not None, (e.src_pinyin, e.dst_pinyin)
+            if change[0] == "sub":
+                subs.append(change[1:])
+    # substitutions draw from the configured key map (T9: same key; QWERTY: adjacent keys, else a QWERTY neighbour)
+    assert subs and all(b in near.get(a, "") or b in QWERTY_NEIGHBOURS[a] for a, b in subs)
+    only_this_map = [
+        (a, b) for a, b in subs if b in near[a] and b not in (T9_SAME_KEY if keys == "qwerty" else QWERTY_NEIGHBOURS)[a]
+    ]
+    assert only_this_map, f"no substitution specific to the {keys} map in {subs}"
+
+
+def test_speech_tone_slips_and_in_vocabulary_redecoding():
+    tab = get_tables()
+    tones = in_vocab = 0
+    for seed in range(8):
+        for profile in PROFILES:
+            _, edits = speech_noise(TEXT, seed, SpeechConfig(rate=0.4, profile=profile))
+            for e in edits:
+                src, dst = e.src_pinyin.split("'"), e.dst_pinyin.split("'")
+                if e.op == "tone":
+                    tones += 1
+                    assert [toneless(s) for s in src] == [toneless(d) for d in dst] and src != dst
+                if len(dst) >= 2 and e.dst in tab.words_tone3.get(tuple(dst), []):
+                    in_vocab += 1  # re-decoded to a dictionary word with exactly the misheard pinyin
+    assert tones > 10 and in_vocab > 10

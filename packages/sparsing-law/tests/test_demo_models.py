@@ -74,3 +74,20 @@ def test_measure_demo_data_offline(capsys):
     assert main([*args, "--metric", "cett", "--arg", "0.2"]) == 0
     out = capsys.readouterr().out
     assert "Average activation:" in out and "thresholds=" in out
+
+
+def test_shipped_curves_show_the_readme_trends(capsys):
+    """The cards' measured curves: ReLU's ratio falls with data, SiLU's rises; the README quotes these values."""
+    from pathlib import Path
+
+    from sparsing_law.cli import main
+
+    assert main(["curve", *NAMES, "--cett", "0.1", "--drop", "2"]) == 0
+    out = capsys.readouterr().out
+    relu = "demo-relu (relu, CETT 0.1): activation falls with data, 14.20% -> 8.75%"
+    silu = "demo-silu (silu, CETT 0.1): activation rises with data, 32.68% -> 32.84%"
+    assert relu in out and silu in out, out
+    readme = Path(__file__).parents[1] / "README.md"
+    if readme.is_file():  # source checkout: the README's table row carries the same numbers
+        text = readme.read_text(encoding="utf-8")
+        assert "| ReLU, CETT 0.1 | 14.20 % | 8.75 % |" in text and "| SiLU, CETT 0.1 | 32.68 % | 32.84 % |" in text

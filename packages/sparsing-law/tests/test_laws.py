@@ -12,6 +12,7 @@ from sparsing_law import laws
 RELU = (1.01, -3.49, 7.97e-3, 7.21e-2)
 SILU = (1.03, 0.42, 0.385)
 D = np.linspace(1, 300, 40)
+DATA_REPO_LOG_MAE_0_1B = 3.42e-3  # the data repository's log baseline on 0.1B ReLU, as its calc.py reports it
 
 
 def data_dir():
@@ -60,8 +61,10 @@ def test_power_law_beats_log_baseline():
     d, a = laws.load_curve(data_dir() / "0.1b_relu.txt")
     power = laws.fit_relu_law(d, a, p0=laws.PAPER_PARAMS["0.1b_relu"])
     log = laws.fit_log_law(d, a)
-    # the spec's 5x is against the data repo's poorly converged 4-parameter log form (MAE 3.42e-3); our
-    # closed-form 2-parameter log fit reaches 1.1e-3 (README, differences)
+    # the spec's 5x is against the data repo's 4-parameter log form c·log(a·D + b) + A0, whose MAE its calc.py
+    # reports as 3.42e-3 (spec §5.1): our power law beats that number by more than 5x
+    assert 5 * power.mae < DATA_REPO_LOG_MAE_0_1B
+    # our closed-form 2-parameter log fit is a stronger baseline (1.1e-3; README, differences): 2.5x margin there
     assert log.mae > 2.5 * power.mae
 
 

@@ -233,7 +233,9 @@ def eval(args: argparse.Namespace) -> int:  # noqa: A001 - the verb's name
     sig = {"model": args.model, "backend": args.backend, "max_new_tokens": gen.max_new_tokens}
     rows = run_benchmark(bench, backend, run_dir, shots=shots, config=config, generation=gen, signature=sig)
     if shard[1] > 1:
-        print(f"shard {shard[0]}/{shard[1]} done; merge the shards with lc_core.eval.merge_shards, then `readin score`")
+        print(
+            f"shard {shard[0]}/{shard[1]} done; after the last shard, the same command without --shard joins and scores them"
+        )
         return 0
     preds = {name: {r["clean_index"]: r["parsed"] for r in split_rows} for name, split_rows in rows.items()}
     scores = score_predictions(

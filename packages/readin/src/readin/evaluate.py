@@ -5,6 +5,10 @@ into ``<out>/preds_<split>.jsonl``; rows keep the raw generation (``prediction``
 (``parsed``) and the ``clean_index``. :func:`score_predictions` then computes clean / average / worst per channel.
 
 Zero-shot by default; ``shots`` (rows in the task's schema, e.g. from the training set) make it few-shot.
+
+Shards (``EvalConfig(shard=(i, n))``) write ``preds_<split>.shard-<i>-of-<n>.jsonl``; once every shard has run, an
+unsharded :func:`run_benchmark` on the same folder joins them (:func:`merge_finished_shards`) and generates nothing
+again, so ``readin eval`` without ``--shard`` scores a sharded run.
 """
 
 from __future__ import annotations
@@ -15,12 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lc_core.eval import EvalConfig, evaluate
+from lc_core.eval import EvalConfig, evaluate, merge_shards, shard_path
 from lc_core.inference.base import Backend, GenerationConfig
 from readin.data import Benchmark
 from readin.tasks import Task
 
-__all__ = ["TaskPrompt", "PROMPTS", "build_prompt", "parse_answer", "run_benchmark", "score_predictions"]
+__all__ = [
+    "TaskPrompt",
+    "PROMPTS",
+    "build_prompt",
+    "parse_answer",
+    "run_benchmark",
+    "score_predictions",
+    "merge_finished_shards",
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,30 @@ def parse_answer(task: Task, text: str) -> Any:
     return line
 
 
+def merge_finished_shards(store: str | Path) -> bool:
+    """Join a sharded run's files into ``store`` (and its signature) when ``store`` does not exist yet.
+
+    Returns whether it merged. Raises ``FileNotFoundError`` naming a shard that has not run, ``ValueError`` when
+    shard files of two different shard counts lie next to ``store``.
+    """
+    store = Path(store)
+    if store.exists():
+        return False
+    pattern = re.compile(re.escape(store.stem) + r"\.shard-\d+-of-(\d+)" + re.escape(store.suffix) + "$")
+    counts = {int(m.group(1)) for p in store.parent.glob(f"{store.stem}.shard-*") if (m := pattern.match(p.name))}
+    if not counts:
+        return False
+    if len(counts) > 1:
+        raise ValueError(f"{store.parent}: shard files of {len(counts)} different shard counts for {store.name}")
+    n = counts.pop()
+    merge_shards(store, n)
+    meta = shard_path(store, (0, n))
+    meta = meta.with_name(meta.name + ".meta.json")
+    if meta.is_file():  # every shard ran under the same signature: keep it, so a different run is still refused
+        store.with_name(store.name + ".meta.json").write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+    return True
+
+
 def run_benchmark(
     bench: Benchmark,
     backend: Backend,
@@ -105,6 +141,8 @@ def run_benchmark(
     rows: dict[str, list[dict[str, Any]]] = {}
     for name, split in bench.splits.items():
         examples = [{"id": i, "row": r} for i, r in zip(split.index, split.rows)]
+        if cfg.shard[1] == 1:
+            merge_finished_shards(out / f"preds_{name}.jsonl")
         res = evaluate(
             examples,
             backend,

@@ -3,7 +3,8 @@
 Modules: ``metrics`` (neuron norms, CETT, exact and grid per-layer thresholds, Top-k / FAT / zero masks, activation
 ratio), ``hooks`` (capture of the FFN intermediate and sparse-forward patching on HF gated MLPs and lc-core GQA
 models), ``search`` (dense statistics, PPL ratio, CETT-PPL-p% outer search), ``laws`` (the ReLU/SiLU laws, baselines,
-width-depth fit), ``sparse_ffn`` (decode-time FFN over active neurons only), ``cli`` (the ``sparsing-law`` script).
+width-depth fit), ``sparse_ffn`` (decode-time FFN over active neurons only), ``ops.sparse_ffn`` (its Triton kernels and
+backend dispatch), ``cli`` (the ``sparsing-law`` script).
 Importing the package imports neither torch nor scipy.
 """
 
