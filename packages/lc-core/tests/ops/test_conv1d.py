@@ -117,3 +117,21 @@ def test_seq_idx_windows_stop_at_document_boundaries():
     y_one, _ = causal_conv1d_torch(x[1:], w, bias, state[1:], "silu")
     assert (y[1:] - y_one).abs().max().item() <= 1e-12
     assert torch.equal(s, x[:, -3:].transpose(1, 2))
+
+
+@pytest.mark.parametrize("last_len", [1, 2, 3], ids=lambda n: f"last-doc-{n}-tokens")
+def test_seq_idx_final_state_holds_only_the_last_document(last_len):
+    # A document that starts within the last K - 1 inputs: the carried state must not hold the previous
+    # document's inputs, so continuing that document in a second call equals running it in one call.
+    x, w, bias, state = make(1, 12, 3, 4, seed=3)
+    more, _, _, _ = make(1, 5, 3, 4, seed=4)
+    n = x.shape[1]
+    seq_idx = torch.tensor([[0] * (n - last_len) + [1] * last_len])
+    _, s = causal_conv1d_torch(x, w, bias, state, "silu", seq_idx=seq_idx)
+    keep = 3 - last_len
+    assert torch.equal(s[:, :, :keep], torch.zeros_like(s[:, :, :keep]))
+    assert torch.equal(s[:, :, keep:], x[:, n - last_len :].transpose(1, 2))
+    y_next, _ = causal_conv1d_torch(more, w, bias, s, "silu")
+    doc = torch.cat([x[:, n - last_len :], more], dim=1)
+    y_doc, _ = naive_causal_conv1d(doc, w, bias, None, "silu")
+    assert (y_next - y_doc[:, last_len:]).abs().max().item() <= 1e-12

@@ -31,7 +31,8 @@ def causal_conv1d_torch(
         initial_state: the ``K - 1`` inputs before ``x`` ``[B, D, K - 1]`` (oldest first) or None (zeros).
         activation: None or ``"silu"``.
         seq_idx: document ids ``[B, T]`` or None; a window never reaches across a change of id (inputs of
-            an earlier document, and ``initial_state`` after the first change, count as zeros).
+            an earlier document, and ``initial_state`` after the first change, count as zeros); the returned
+            state keeps only the last document's inputs (earlier documents' columns are zero).
 
     Returns:
         ``(y, final_state)``: ``y [B, T, D]`` and the last ``K - 1`` inputs ``[B, D, K - 1]``.
@@ -73,7 +74,11 @@ def _segmented(
         y = y + weight[:, k, None] * hist[:, :, k : k + seqlen] * same
     if bias is not None:
         y = y + bias.to(hist.dtype)[:, None]
-    return apply_activation(y.transpose(1, 2), activation), hist[:, :, hist.shape[2] - (width - 1) :]
+    # The carried state is the context of the *last* document only: columns of an earlier document (one that
+    # ended within the last K - 1 inputs) are zeroed, so a next call continuing that document sees no leak.
+    tail = hist.shape[2] - (width - 1)
+    own = (seg_hist[:, tail:] == seg[:, -1:]).to(hist.dtype)[:, None, :]  # [B, 1, K - 1]
+    return apply_activation(y.transpose(1, 2), activation), hist[:, :, tail:] * own
 
 
 def causal_conv1d_update_torch(
