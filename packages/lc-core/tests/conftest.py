@@ -6,10 +6,10 @@ decides at decoration time), so this runs first: without CUDA, kernels run on CP
 """
 
 import os
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+
+from lc_core.testing import poison_empty_allocations
 
 try:
     import torch
@@ -31,16 +31,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
-def _poisoned(factory: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        out = factory(*args, **kwargs)
-        if out.is_floating_point():
-            out.fill_(float("nan"))
-        return out
-
-    return wrapper
-
-
 @pytest.fixture
 def poison_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fill every float ``torch.empty``/``torch.empty_like`` allocation with NaN (fla's habit).
@@ -48,7 +38,4 @@ def poison_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     A kernel that forgets to write part of its output then leaves NaN behind, which ``assert_close``
     rejects, instead of stale memory that happens to look plausible.
     """
-    import torch
-
-    monkeypatch.setattr(torch, "empty", _poisoned(torch.empty))
-    monkeypatch.setattr(torch, "empty_like", _poisoned(torch.empty_like))
+    poison_empty_allocations(monkeypatch)

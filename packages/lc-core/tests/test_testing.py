@@ -52,3 +52,14 @@ def test_outside_any_checkout_is_none(tmp_path):
         pytest.skip("the temporary folder lies inside a git checkout")
     assert shared_data_candidates(tmp_path) == []
     assert shared_data_dir("golden", start=tmp_path) is None
+
+
+def test_poison_empty_allocations_fills_float_allocations_with_nan(monkeypatch):
+    import torch
+
+    from lc_core.testing import poison_empty_allocations
+
+    poison_empty_allocations(monkeypatch)
+    assert torch.isnan(torch.empty(3)).all() and torch.isnan(torch.empty_like(torch.zeros(2, 2))).all()
+    # integer allocations are left alone (NaN does not exist there)
+    assert torch.empty(3, dtype=torch.int64).dtype == torch.int64

@@ -8,8 +8,6 @@ decoration time), so this runs first: without CUDA, the sparse-FFN kernels run o
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -24,6 +22,8 @@ if not _HAS_CUDA:
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import pytest  # noqa: E402
+
+from lc_core.testing import poison_empty_allocations  # noqa: E402
 
 _TRAINED: dict = {}
 
@@ -118,23 +118,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def _poisoned(factory: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        out = factory(*args, **kwargs)
-        if out.is_floating_point():
-            out.fill_(float("nan"))
-        return out
-
-    return wrapper
-
-
 @pytest.fixture
 def poison_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fill every float ``torch.empty``/``torch.empty_like`` allocation with NaN (as lc-core's kernel tests do).
 
     A kernel that forgets to write part of its output then leaves NaN behind instead of plausible stale memory.
     """
-    import torch
-
-    monkeypatch.setattr(torch, "empty", _poisoned(torch.empty))
-    monkeypatch.setattr(torch, "empty_like", _poisoned(torch.empty_like))
+    poison_empty_allocations(monkeypatch)

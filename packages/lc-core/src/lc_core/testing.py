@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "requires_torch",
     "shared_data_dir",
     "shared_data_candidates",
+    "poison_empty_allocations",
 ]
 
 
@@ -152,3 +154,25 @@ def shared_data_dir(*parts: str, start: str | os.PathLike[str] | None = None) ->
         if path.exists():
             return path
     return None
+
+
+def _poisoned(factory: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = factory(*args, **kwargs)
+        if out.is_floating_point():
+            out.fill_(float("nan"))
+        return out
+
+    return wrapper
+
+
+def poison_empty_allocations(monkeypatch: Any) -> None:
+    """Fill every float ``torch.empty``/``torch.empty_like`` allocation with NaN (fla's habit) for one test.
+
+    A kernel that forgets to write part of its output then leaves NaN behind, which ``assert_close`` rejects,
+    instead of stale memory that happens to look plausible. ``monkeypatch`` is pytest's fixture (undone after the test).
+    """
+    import torch
+
+    monkeypatch.setattr(torch, "empty", _poisoned(torch.empty))
+    monkeypatch.setattr(torch, "empty_like", _poisoned(torch.empty_like))
