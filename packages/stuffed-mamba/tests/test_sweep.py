@@ -1,5 +1,7 @@
 """Capacity sweep runner: a CPU smoke run, resume, and honest fits."""
 
+import pytest
+
 from stuffed_mamba.sweep import SweepConfig, fit_sweep, run_sweep
 
 
@@ -41,3 +43,29 @@ def test_sweep_short_windows_records_the_loss_curve(tmp_path):
     assert centres[0] < 64 < centres[-1] and centres[-1] > 900
     assert row["loss_level"] > 0 and row["loss_peak_ratio"] > 0
     assert row["t_collapse"] is None or row["t_collapse"] > 64
+
+
+def _curve(bucket: int, n: int, fn) -> list[tuple[int, float]]:
+    return [(bucket * i + bucket // 2, fn(i)) for i in range(n)]
+
+
+def test_detect_collapse_ignores_a_periodic_spike_the_buckets_alias():
+    # the short sweep's real curve shape: 32-token buckets, one high-loss bucket every 3 (the 90-byte haystack line),
+    # flat in level out to the end; a single-bucket threshold reported a collapse at the first spike past 256
+    from stuffed_mamba.sweep import detect_collapse
+
+    pts = _curve(32, 512, lambda i: 0.018 if i % 3 == 2 else 0.00012)
+    found = detect_collapse(pts, edge=256, in_length=256, factor=1.5)
+    assert found["t_collapse"] is None
+    assert 0.004 < found["loss_level"] < 0.005
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["in-length", "legacy-level"])
+def test_detect_collapse_finds_a_sustained_rise_on_the_same_periodic_curve(legacy):
+    from stuffed_mamba.sweep import detect_collapse
+
+    # from bucket 40 (tokens 1280-1312) on, every bucket's loss is 10x higher
+    pts = _curve(32, 128, lambda i: (0.018 if i % 3 == 2 else 0.00012) * (10 if i >= 40 else 1))
+    found = detect_collapse(pts, edge=256, in_length=None if legacy else 256, factor=1.5)
+    assert found["t_collapse"] is not None and 1280 <= found["t_collapse"] <= 1280 + 8 * 32
+    assert found["loss_peak_ratio"] > 5

@@ -24,7 +24,7 @@ from typing import Any
 
 from lc_core.logging import get_logger
 
-__all__ = ["SweepConfig", "run_sweep", "fit_sweep"]
+__all__ = ["SweepConfig", "run_sweep", "fit_sweep", "detect_collapse"]
 
 logger = get_logger(__name__)
 
@@ -101,18 +101,48 @@ def _measure(model: Any, cfg: SweepConfig, encode: Any, decode: Any) -> dict[str
     t_recall = max(ok) if ok else 0
     length = cfg.loss_length or max(cfg.eval_lengths)
     curve = loss_curve(model, encode_prompt("haystack", encode, length), bucket=cfg.loss_bucket, progress=False)
-    pts = list(zip(curve.centres, curve.means))
-    if cfg.in_length is None:
-        edge, inside = cfg.train_max, [m for c, m in pts if c <= cfg.train_max]
-    else:
-        edge, inside = cfg.in_length, [m for c, m in pts if cfg.in_length / 2 < c <= cfg.in_length]
-    level = sum(inside) / max(1, len(inside))
-    collapse = next((c for c, m in pts if c > edge and m > cfg.collapse_factor * level), None)
-    peak = max((m for c, m in pts if c > edge), default=None)
+    pts = [(int(c), float(m)) for c, m in zip(curve.centres, curve.means)]
+    found = detect_collapse(pts, edge=cfg.train_max if cfg.in_length is None else cfg.in_length,
+                            in_length=cfg.in_length, factor=cfg.collapse_factor)  # fmt: skip
     return {
-        "passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, "t_collapse": collapse, "loss_level": level,
+        "passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, **found,
+        "loss_curve": [[c, round(m, 5)] for c, m in pts],
+    }  # fmt: skip
+
+
+def detect_collapse(pts: Sequence[tuple[float, float]], *, edge: int, in_length: int | None, factor: float) -> dict[str, Any]:
+    """Find where a bucketed loss curve leaves its in-length level.
+
+    Args:
+        pts: ``(bucket centre, mean loss)`` pairs in position order.
+        edge: trained length; the level is measured at or below it, the collapse searched above it.
+        in_length: None (legacy: level = mean of all buckets centred ≤ ``edge``) or the trained context length
+            (level = mean of the buckets centred in ``(in_length / 2, in_length]``).
+        factor: a collapse is a loss above ``factor`` × the level.
+
+    Returns:
+        ``{"t_collapse", "loss_level", "loss_peak_ratio"}``. The curve past ``edge`` is compared through a sliding mean
+        over as many buckets as the level averages, so a periodic prompt whose period exceeds one bucket (the
+        haystack line is 90 bytes) cannot fake a collapse with a few high buckets: the sliding mean must stay above
+        the threshold for as many consecutive windows as it is wide. ``t_collapse`` is the centre of the last bucket
+        of the first such window (None if none is).
+    """
+    if in_length is None:
+        inside = [m for c, m in pts if c <= edge]
+    else:
+        inside = [m for c, m in pts if in_length / 2 < c <= in_length]
+    level = sum(inside) / max(1, len(inside))
+    width = max(1, len(inside))
+    after = [(c, m) for c, m in pts if c > edge]
+    means = [(after[i + width - 1][0], sum(m for _, m in after[i : i + width]) / width) for i in range(len(after) - width + 1)]
+    above = [m > factor * level for _, m in means]
+    # sustained: `width` consecutive windows above the threshold (a single high bucket lifts at most `width` windows,
+    # a periodic spike pattern never lifts that many in a row unless its mean itself rose)
+    collapse = next((means[i][0] for i in range(len(means) - width + 1) if all(above[i : i + width])), None)
+    peak = max((m for _, m in means), default=None)
+    return {
+        "t_collapse": collapse, "loss_level": level,
         "loss_peak_ratio": None if peak is None or level <= 0 else peak / level,
-        "loss_curve": [[int(c), round(float(m), 5)] for c, m in pts],
     }  # fmt: skip
 
 
