@@ -69,3 +69,20 @@ def test_detect_collapse_finds_a_sustained_rise_on_the_same_periodic_curve(legac
     found = detect_collapse(pts, edge=256, in_length=None if legacy else 256, factor=1.5)
     assert found["t_collapse"] is not None and 1280 <= found["t_collapse"] <= 1280 + 8 * 32
     assert found["loss_peak_ratio"] > 5
+
+
+def test_lexicon_sweep_smoke_records_recall_and_collapse(tmp_path):
+    cfg = SweepConfig(
+        d_states=(4,), d_model=16, n_layers=1, steps=2, seq_len=64, segment_tokens=64, batch=2, data="lexicon",
+        lexicon_size=8, in_length=64, loss_bucket=16, loss_length=1024,
+    )  # fmt: skip
+    (row,) = run_sweep(cfg, tmp_path)
+    assert row["t_recall"] is None and row["passkey"] == {}
+    assert row["recall_level"] > 0 and len(row["recall_curve"]) > 10
+    assert row["recall_curve"][-1][0] > 900
+    assert row["t_collapse"] is None or row["t_collapse"] > 64
+
+
+def test_unknown_sweep_data_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="data"):
+        run_sweep(SweepConfig(data="wiki"), tmp_path)

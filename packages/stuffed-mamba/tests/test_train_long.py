@@ -1,6 +1,7 @@
 """Train-longer (spec §8 test 21): TBPTT forward equals one long forward, no gradient crosses a segment boundary,
 and a tiny lc_core.train run with resume."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -188,3 +189,51 @@ def test_whole_document_windows():
             assert doc[-6] == " " and doc[-5:].isdigit() and doc[-5:] in doc[:-6]  # " key", and the needle holds it
         assert seq + 1 - used < 300 + 8  # the rest is too small for another document
     assert docs >= 8
+
+
+def test_fitted_schedule_finishes_its_decay_inside_the_budget(monkeypatch):
+    """With a simulated clock (1 s/step, then 2 s/step mid-run) the fitted run ends at the budget with lr decayed."""
+    import stuffed_mamba.train_long as tl
+    from lc_core.train import TrainConfig
+    from lc_core.train.callbacks import StopTraining, TrainState
+    from lc_core.train.schedule import lr_at
+
+    clock = [0.0]
+    monkeypatch.setattr(tl.time, "perf_counter", lambda: clock[0])
+    cfg = TrainConfig(max_steps=1000, warmup_steps=5, lr=1e-3, decay_fraction=0.25, min_lr_ratio=0.1, progress=False)
+    state = TrainState(config=cfg, model=torch.nn.Linear(1, 1), optimizer=None)  # type: ignore[arg-type]
+    cb = tl.TimeBudget(100.0, fit_schedule=True, window=5, margin=0.0)
+    cb.on_train_begin(state)
+    lrs, stopped = [], False
+    while state.step < cfg.max_steps:
+        lrs.append(lr_at(cfg, state.step))
+        clock[0] += 1.0 if state.step < 40 else 2.0  # the box gets slower mid-run
+        state.step += 1
+        try:
+            cb.on_step_end(state)
+        except StopTraining:
+            stopped = True
+            break
+    assert not stopped and clock[0] <= 100.0  # ended by the fitted schedule, not the hard stop
+    assert 60 <= state.step <= 75  # 40 steps at 1 s + ~30 at 2 s
+    assert lrs[-1] == pytest.approx(1e-4)  # the decay finished: the last step ran at the final rate
+    peak = lrs.index(max(lrs))
+    assert all(b <= a + 1e-12 for a, b in zip(lrs[peak:], lrs[peak + 1 :]))  # never rises after the peak
+
+
+def test_unfitted_budget_leaves_the_schedule_alone(monkeypatch):
+    import stuffed_mamba.train_long as tl
+    from lc_core.train import TrainConfig
+    from lc_core.train.callbacks import TrainState
+
+    clock = [0.0]
+    monkeypatch.setattr(tl.time, "perf_counter", lambda: clock[0])
+    cfg = TrainConfig(max_steps=1000, warmup_steps=5, progress=False)
+    state = TrainState(config=cfg, model=torch.nn.Linear(1, 1), optimizer=None)  # type: ignore[arg-type]
+    cb = tl.TimeBudget(100.0)
+    cb.on_train_begin(state)
+    for _ in range(50):
+        clock[0] += 1.0
+        state.step += 1
+        cb.on_step_end(state)
+    assert cfg.max_steps == 1000

@@ -116,6 +116,12 @@ def add_train_long_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-last", type=int, default=2, help="checkpoints kept (more: evaluate the training curve)")
     p.add_argument("--time-budget", type=float, default=None, help="stop after this many minutes (checkpoint saved)")
     p.add_argument(
+        "--fit-schedule", action="store_true",
+        help="with --time-budget: fit the step count (--steps is the upper bound) to the budget from the measured "
+        "step time, so the lr decay finishes inside it",
+    )  # fmt: skip
+    p.add_argument("--decay-fraction", type=float, default=0.2, help="share of the steps in the WSD decay")
+    p.add_argument(
         "--packing", choices=["stream", "whole"], default="stream",
         help="stream: documents cut at window edges, no state reset (legacy); whole: whole documents per window, "
         "state reset at each document start",

@@ -311,13 +311,18 @@ def train_long(args: argparse.Namespace) -> int:
         seq_len=args.seq_len, micro_batch_size=args.batch, global_batch_size=args.batch, max_steps=args.steps, lr=args.lr,
         warmup_steps=min(20, args.steps // 10) if args.warmup is None else args.warmup, out_dir=args.train_dir,
         save_every=args.save_every or max(1, args.steps // 10), keep_last=args.keep_last, seed=args.seed,
+        decay_fraction=args.decay_fraction,
     )  # fmt: skip
+    if args.fit_schedule and not args.time_budget:
+        from lc_core.cli import UserError
+
+        raise UserError("--fit-schedule needs --time-budget")
     documents = max(64, args.steps * args.batch * args.seq_len // max(1, (args.min_len + args.max_len) // 2))
     res = run(
         loaded.model, cfg, documents=documents, min_len=args.min_len, max_len=args.max_len,
         segment_tokens=args.segment_tokens, encode=loaded.encode, eos_id=loaded.eos_token_id or 1, seed=args.seed,
         answer_weight=args.answer_weight, time_budget_s=args.time_budget * 60 if args.time_budget else None,
-        packing=args.packing, bptt=args.bptt,
+        packing=args.packing, bptt=args.bptt, fit_schedule=args.fit_schedule,
     )  # fmt: skip
     model_dir = Path(args.train_dir) / "model"
     loaded.model.eval().save_pretrained(model_dir)

@@ -9,6 +9,12 @@ documents of ``train_min``–``train_max`` tokens), then measured:
   the mean of the buckets centred at or below ``train_max`` (legacy) or, when ``in_length`` is set (training on
   short windows), of those centred in ``(in_length / 2, in_length]``, past the haystack's first period.
 
+With ``data="lexicon"`` the models are trained on :mod:`stuffed_mamba.lexicon` documents instead (text whose loss
+depends on long memory; each ``seq_len`` window a fresh document from a zero state) and measured on one long lexicon
+document: ``t_collapse`` on the per-token loss and ``t_collapse_recall`` on the loss of the *recallable* letters only
+(those memory predicts), beside ``recall_level`` (their in-length loss; ~log 26 = 3.26 nats means no memory was
+learned). Passkey is not measured for them (``t_recall`` None: they never saw the task).
+
 One JSON line per finished run goes to ``<out>/runs.jsonl``; a rerun skips finished runs and lc-core resumes an
 interrupted training run from its checkpoint. :func:`fit_sweep` fits the paper's forms against ``N_S`` (millions).
 """
@@ -58,6 +64,12 @@ class SweepConfig:
         in_length: the trained context length defining the in-length loss level (None: ``train_max``).
         loss_bucket: bucket of the loss curve (tokens).
         loss_length: length of the haystack loss curve (None: the longest ``eval_lengths``).
+        data: ``"passkey"`` (passkey documents, the haystack loss curve) or ``"lexicon"`` (lexicon documents, see
+            :mod:`stuffed_mamba.lexicon`; ``train_min``/``train_max``/``answer_weight``/``eval_lengths`` unused).
+        lexicon_size: lexicon words per document (``data="lexicon"``).
+        word_min: shortest lexicon word.
+        word_max: longest lexicon word.
+        drift: lexicon drift per word.
     """
 
     d_states: Sequence[int] = (4, 8, 16)
@@ -83,6 +95,11 @@ class SweepConfig:
     in_length: int | None = None
     loss_bucket: int = 128
     loss_length: int | None = None
+    data: str = "passkey"
+    lexicon_size: int = 24
+    word_min: int = 3
+    word_max: int = 6
+    drift: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,6 +124,40 @@ def _measure(model: Any, cfg: SweepConfig, encode: Any, decode: Any) -> dict[str
     return {
         "passkey": {str(k): v for k, v in acc.items()}, "t_recall": t_recall, **found,
         "loss_curve": [[c, round(m, 5)] for c, m in pts],
+    }  # fmt: skip
+
+
+def _measure_lexicon(model: Any, cfg: SweepConfig, encode: Any) -> dict[str, Any]:
+    import torch
+
+    from stuffed_mamba.lexicon import LexiconSpec, lexicon_text
+    from stuffed_mamba.loss import loss_curve
+
+    model.eval()
+    spec = LexiconSpec(lexicon_size=cfg.lexicon_size, word_min=cfg.word_min, word_max=cfg.word_max, drift=cfg.drift)
+    length = cfg.loss_length or max(cfg.eval_lengths)
+    text, recallable = lexicon_text(length, spec, seed=1_000_000 + cfg.seed)
+    curve = loss_curve(model, torch.tensor(encode(text)), bucket=cfg.loss_bucket, progress=False, keep_losses=True)
+    pts = [(int(c), float(m)) for c, m in zip(curve.centres, curve.means)]
+    edge = cfg.in_length or cfg.seq_len
+    found = detect_collapse(pts, edge=edge, in_length=edge, factor=cfg.collapse_factor)
+    losses = curve.losses
+    assert losses is not None
+    mask = torch.from_numpy(recallable[1:])  # entry t of the losses scores token t + 1
+    # recallable letters only: per bucket, the mean over its recallable positions (buckets without any are skipped)
+    # (same buckets as bucket_means: first and last dropped)
+    rpts = []
+    b = cfg.loss_bucket
+    for lo in list(range(0, losses.numel(), b))[1:-1]:
+        sel = mask[lo : lo + b]
+        if bool(sel.any()):
+            rpts.append((lo + 1 + b // 2, float(losses[lo : lo + b][sel].double().mean())))
+    rec = detect_collapse(rpts, edge=edge, in_length=edge, factor=cfg.collapse_factor)
+    return {
+        "passkey": {}, "t_recall": None, **found,
+        "t_collapse_recall": rec["t_collapse"], "recall_level": rec["loss_level"],
+        "recall_peak_ratio": rec["loss_peak_ratio"],
+        "loss_curve": [[c, round(m, 5)] for c, m in pts], "recall_curve": [[c, round(m, 5)] for c, m in rpts],
     }  # fmt: skip
 
 
@@ -157,6 +208,8 @@ def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None
     from stuffed_mamba.capacity import state_size
     from stuffed_mamba.train_long import train_long
 
+    if cfg.data not in ("passkey", "lexicon"):
+        raise ValueError(f"SweepConfig.data must be 'passkey' or 'lexicon', got {cfg.data!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = out / "runs.jsonl"
@@ -184,15 +237,21 @@ def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None
             warmup_steps=min(20, (max_steps or cfg.steps) // 5), out_dir=str(out / f"N{n}"), save_every=25, progress=False,
             seed=cfg.seed,
         )  # fmt: skip
-        documents = max(64, tcfg.max_steps * cfg.batch * cfg.seq_len // max(1, (cfg.train_min + cfg.train_max) // 2))
-        res = train_long(
-            model, tcfg, documents=documents, min_len=cfg.train_min, max_len=cfg.train_max,
-            segment_tokens=cfg.segment_tokens, encode=tok.encode, eos_id=1, seed=cfg.seed,
-            answer_weight=cfg.answer_weight, packing=cfg.packing, bptt=cfg.bptt,  # type: ignore[arg-type]
-        )  # fmt: skip
+        if cfg.data == "lexicon":
+            res = _train_lexicon(model, tcfg, cfg, tok.encode)
+        else:
+            documents = max(64, tcfg.max_steps * cfg.batch * cfg.seq_len // max(1, (cfg.train_min + cfg.train_max) // 2))
+            res = train_long(
+                model, tcfg, documents=documents, min_len=cfg.train_min, max_len=cfg.train_max,
+                segment_tokens=cfg.segment_tokens, encode=tok.encode, eos_id=1, seed=cfg.seed,
+                answer_weight=cfg.answer_weight, packing=cfg.packing, bptt=cfg.bptt,  # type: ignore[arg-type]
+            )  # fmt: skip
         t0 = time.perf_counter()
         with torch.no_grad():
-            m = _measure(model, cfg, tok.encode, lambda ids: tok.decode([i for i in ids if i < tok.vocab_size]))
+            if cfg.data == "lexicon":
+                m = _measure_lexicon(model, cfg, tok.encode)
+            else:
+                m = _measure(model, cfg, tok.encode, lambda ids: tok.decode([i for i in ids if i < tok.vocab_size]))
         row = {
             "d_state": n, "N_S": state_size(mcfg), "final_loss": res.final_loss, "steps": res.step,
             "train_s": round(res.elapsed_s, 1), "measure_s": round(time.perf_counter() - t0, 1), **m,
@@ -201,6 +260,19 @@ def run_sweep(cfg: SweepConfig, out: str | Path, *, max_steps: int | None = None
             f.write(json.dumps(row) + "\n")
         done[n] = row
     return [done[n] for n in cfg.d_states if n in done]
+
+
+def _train_lexicon(model: Any, tcfg: Any, cfg: SweepConfig, encode: Any) -> Any:
+    """Train ``model`` on lexicon windows of ``cfg.seq_len`` tokens (each a fresh document from a zero state)."""
+    from lc_core.train import PackedDataset, train
+    from stuffed_mamba.lexicon import LexiconSpec, lexicon_windows
+    from stuffed_mamba.train_long import tbptt_loss
+
+    spec = LexiconSpec(lexicon_size=cfg.lexicon_size, word_min=cfg.word_min, word_max=cfg.word_max, drift=cfg.drift)
+    tokens = lexicon_windows(tcfg.max_steps * tcfg.global_batch_size, tcfg.seq_len, spec, encode, seed=cfg.seed)
+    model.train()
+    loss_fn = tbptt_loss(cfg.segment_tokens, bptt=cfg.bptt)  # type: ignore[arg-type]
+    return train(model, tcfg, PackedDataset(tokens, tcfg.seq_len), loss_fn=loss_fn, device="cpu")
 
 
 def fit_sweep(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -158,19 +158,59 @@ def _clear_conv_before_last_start(cache: Any, starts: torch.Tensor) -> None:
 
 
 class TimeBudget(Callback):
-    """Stop training after the first step that ends past ``seconds`` of wall time since this process began training."""
+    """Stop training after the first step that ends past ``seconds`` of wall time since this process began training.
 
-    def __init__(self, seconds: float) -> None:
+    With ``fit_schedule=True`` the run's schedule is also fitted to the budget, so that a WSD decay *finishes*
+    inside it on a box of unknown speed: after every step (once ``min_steps`` steps and 5 % of the budget have
+    passed) the steps that still fit are estimated from the mean time of the last ``window`` steps, and
+    ``config.max_steps`` (which the trainer's ``lr_at`` and loop read) is set to ``step + that`` — never above the
+    configured maximum, and only lowered once the decay phase has begun (so the learning rate never rises again).
+    ``margin`` (a fraction of the budget) is kept free for the final checkpoint. The hard stop stays as a backstop.
+    """
+
+    def __init__(
+        self, seconds: float, *, fit_schedule: bool = False, window: int = 20, min_steps: int = 10, margin: float = 0.01
+    ) -> None:
         self.seconds = float(seconds)
+        self.fit_schedule = fit_schedule
+        self.window = window
+        self.min_steps = min_steps
+        self.margin = margin
         self._t0 = time.perf_counter()
+        self._ends: list[float] = []
+        self._cap: int | None = None
 
     def on_train_begin(self, state: TrainState) -> None:
         self._t0 = time.perf_counter()
+        self._ends = [self._t0]
+        self._cap = state.config.max_steps
 
     def on_step_end(self, state: TrainState) -> None:
-        if time.perf_counter() - self._t0 > self.seconds:
+        now = time.perf_counter()
+        if now - self._t0 > self.seconds:
             logger.info("time budget of %.0f s reached at step %d", self.seconds, state.step)
             raise StopTraining
+        if not self.fit_schedule or state.step >= state.config.max_steps:
+            return
+        self._ends.append(now)
+        done = len(self._ends) - 1
+        if done < self.min_steps or now - self._t0 < 0.05 * self.seconds:
+            return
+        recent = self._ends[-(self.window + 1) :]
+        per_step = (recent[-1] - recent[0]) / (len(recent) - 1)
+        left = self.seconds * (1.0 - self.margin) - (now - self._t0)
+        target = state.step + max(0, int(left / per_step))  # 0: nothing fits any more, end at this step
+        cfg = state.config
+        from lc_core.train.schedule import decay_steps
+
+        in_decay = state.step >= cfg.max_steps - decay_steps(cfg.max_steps, cfg.decay_fraction)
+        cap = self._cap if self._cap is not None else cfg.max_steps
+        new = min(cap, target) if not in_decay else min(cfg.max_steps, target)
+        new = max(new, state.step, cfg.warmup_steps)
+        if new != cfg.max_steps:
+            logger.debug("schedule fitted to the budget: max_steps %d -> %d (%.2f s/step)", cfg.max_steps, new, per_step)
+            cfg.max_steps = new
+            state.metrics["fitted_max_steps"] = new
 
 
 def passkey_documents(
@@ -251,6 +291,7 @@ def train_long(
     packing: Literal["stream", "whole"] = "stream",
     bptt: Literal["truncated", "full"] = "truncated",
     pad_id: int = 0,
+    fit_schedule: bool = False,
 ) -> Any:
     """Continue training ``model`` with :func:`tbptt_loss` on passkey documents packed into ``cfg.seq_len`` windows.
 
@@ -266,12 +307,15 @@ def train_long(
         seed: data seed.
         answer_weight: loss weight of the answer tokens (:func:`tbptt_loss`).
         time_budget_s: stop (with a checkpoint) after the first step past this many seconds of this process's
-            training; the schedule is that of ``cfg.max_steps``, so a stopped run has not finished its decay.
+            training; the schedule is that of ``cfg.max_steps``, so a stopped run has not finished its decay, unless
+            ``fit_schedule``.
         packing: ``"stream"`` (legacy: documents cut at window boundaries, no state reset) or ``"whole"``
             (:func:`whole_document_windows`, ``documents`` is then ignored: one window per sample of every step, state
             reset at each document start, padding weighted 0).
         bptt: ``"truncated"`` or ``"full"`` (see :func:`tbptt_loss`).
         pad_id: padding id of ``packing="whole"``.
+        fit_schedule: fit ``cfg.max_steps`` (an upper bound) to ``time_budget_s`` as the run goes, so the WSD
+            decay completes inside the budget (:class:`TimeBudget`).
 
     Returns:
         ``lc_core.train.TrainResult``.
@@ -292,7 +336,7 @@ def train_long(
     if len(tokens) < cfg.seq_len + 1:
         raise ValueError(f"{documents} documents give {len(tokens)} tokens, fewer than one window of {cfg.seq_len + 1}")
     model.train() if isinstance(model, torch.nn.Module) else None
-    callbacks = [TimeBudget(time_budget_s)] if time_budget_s else []
+    callbacks = [TimeBudget(time_budget_s, fit_schedule=fit_schedule)] if time_budget_s else []
     whole = packing == "whole"
     loss_fn = tbptt_loss(
         segment_tokens, answer_weight=answer_weight, eos_id=eos_id, bptt=bptt, reset_docs=whole,
