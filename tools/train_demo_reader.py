@@ -76,8 +76,6 @@ ID_MASK = ANSWER_FLAG - 1
 HELDOUT_SEED = 0
 # answers are bytes: "It's impossible to say" alone is 22, so the token limits of the original (20 / 10) are too short
 MAX_NEW_TOKENS = 48
-# notes are cut to this many characters (at a word boundary) by `eren --backend demo` (see eren.reader)
-DEMO_NOTE_CHARS = 120
 MODEL_KWARGS: dict[str, Any] = {
     "vocab_size": 264,
     "d_model": 128,
@@ -100,9 +98,13 @@ _VOWEL_W = [10, 10, 8, 8, 5, 2, 2, 2, 2, 1, 1, 2, 0.3, 0.3, 0.3, 0.3]
 _CODAS = ["", "", "", "", "", "n", "r", "s", "l", "m", "t", "x", "nd", "rk", "ng"]
 
 
+# syllables per invented word (short names keep prompts short; the third session drew 1-3)
+SYLLABLES = (1, 1, 2, 2)
+
+
 def make_name(rng: random.Random, cap: bool = True) -> str:
     """An invented word of 1-3 syllables (a few accented vowels, as real names have)."""
-    n = rng.choice([1, 1, 2, 2, 2, 3])
+    n = rng.choice(SYLLABLES)
     word = "".join(rng.choice(_ONSETS) + rng.choices(_VOWELS, _VOWEL_W)[0] + rng.choice(_CODAS) for _ in range(n))
     return word.capitalize() if cap else word
 
@@ -294,11 +296,9 @@ class World:
         r = self.rng.random()
         if r < 0.5:
             return f"{make_name(self.rng)} {make_name(self.rng)}"
-        if r < 0.8:
-            return make_name(self.rng)
         if r < 0.9:
-            return f"{make_name(self.rng)} {make_name(self.rng)} {make_name(self.rng)}"
-        return f"The {make_name(self.rng)} {make_name(self.rng)}"
+            return make_name(self.rng)
+        return f"The {make_name(self.rng)}"
 
     def object(self, kind: str) -> str:
         rng = self.rng
@@ -374,9 +374,13 @@ def _notes(world: World, facts: list[Fact], first: Fact | None) -> list[str]:
     return [f.note(rng) for f in facts]
 
 
+# notes per reader prompt: K_MAX (the k of every evaluation of this model) for 60 % of the prompts, else 1..K_MAX-1
+K_MAX = 3
+
+
 def _k(rng: random.Random) -> int:
-    """Notes per prompt: 5 (EREN's k) for 60 % of the prompts, else 1-4."""
-    return 5 if rng.random() < 0.6 else rng.randint(1, 4)
+    """Notes per prompt: ``K_MAX`` for 60 % of the prompts, else 1..``K_MAX`` - 1."""
+    return K_MAX if rng.random() < 0.6 else rng.randint(1, K_MAX - 1)
 
 
 def lookup_example(world: World) -> Example:
@@ -397,10 +401,13 @@ def repeat_example(world: World) -> Example:
     return Example(f"{words} ;", words, "aux-repeat")
 
 
-def reader_example(world: World) -> Example:
-    """One example in EREN's prompts: QA reading 60 %, fact checking 25 %, closed book 15 %."""
+def reader_example(world: World, fc: bool = True) -> Example:
+    """One example in EREN's prompts: QA reading 60 %, fact checking 25 %, closed book 15 %; without ``fc``: QA reading
+    85 %, closed book 15 %."""
     rng = world.rng
     r = rng.random()
+    if not fc and 0.6 <= r < 0.85:
+        r = rng.random() * 0.6
     fact = world.fact()
     if r < 0.6:
         k = _k(rng)
@@ -430,20 +437,21 @@ def reader_example(world: World) -> Example:
     return Example(closed_book_prompt("fc", fact.claim(rng)), "no", "closed-fc")
 
 
-# curriculum phases: (share of repeat, share of lookup); the rest are reader examples
-PHASE_MIX = ((0.6, 0.4), (0.1, 0.4), (0.08, 0.12))
-# --phases gate: the held-out skill that ends phase 0 and phase 1
-GATE_SKILL = ("aux-repeat", "aux-lookup")
+# curriculum phases: (share of repeat, share of lookup, fact checking among the reader prompts); the rest are reader
+# examples. 0: repeat; 1: lookup (repeats kept); 2: QA reading + closed book; 3: everything, fact checking added.
+PHASE_MIX = ((0.7, 0.3, False), (0.3, 0.7, False), (0.2, 0.2, False), (0.1, 0.15, True))
+# --phases gate: the held-out skills whose minimum ends phase 0, 1 and 2
+GATE_SKILL = (("aux-repeat",), ("aux-lookup",), ("qa-answer", "qa-abstain"))
 
 
 def make_example(world: World, phase: int) -> Example:
-    rep, look = PHASE_MIX[phase]
+    rep, look, fc = PHASE_MIX[phase]
     r = world.rng.random()
     if r < rep:
         return repeat_example(world)
     if r < rep + look:
         return lookup_example(world)
-    return reader_example(world)
+    return reader_example(world, fc=fc)
 
 
 def heldout_examples(per_kind: int, seed: int = HELDOUT_SEED) -> list[Example]:
@@ -452,7 +460,7 @@ def heldout_examples(per_kind: int, seed: int = HELDOUT_SEED) -> list[Example]:
     got: dict[str, list[Example]] = defaultdict(list)
     kinds = 9
     while len(got) < kinds or min(len(v) for v in got.values()) < per_kind:
-        e = make_example(world, 1)
+        e = make_example(world, len(PHASE_MIX) - 1)
         if len(got[e.kind]) < per_kind:
             got[e.kind].append(e)
     return [e for k in sorted(got) for e in got[k]]
@@ -606,7 +614,7 @@ class ClassCheck(Callback):
         phase = self.data.phase()
         if self.gate is None or phase >= len(GATE_SKILL):
             return
-        if acc.get(GATE_SKILL[phase], 0.0) >= self.gate:
+        if min(acc.get(k, 0.0) for k in GATE_SKILL[phase]) >= self.gate:
             self.data.bounds[phase] = state.step
             atomic_write_json(self.out / "phases.json", self.data.bounds)
             logger.info("step %d: %s reached %.2f, curriculum phase %d", state.step, GATE_SKILL[phase], self.gate, phase + 1)
@@ -647,6 +655,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     if gate is not None:
         saved = out / "phases.json"
         bounds = json.loads(saved.read_text()) if args.resume and saved.exists() else [10**9] * (len(PHASE_MIX) - 1)
+        if not (args.resume and saved.exists()):
+            bounds[: args.start_phase] = [0] * args.start_phase
     else:
         try:
             bounds = [int(b) for b in args.phases.split(",")]
@@ -681,7 +691,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         max_steps=args.max_steps,
         lr=args.lr,
         warmup_steps=args.warmup,
-        schedule="constant",
+        schedule=args.schedule,
+        min_lr_ratio=args.min_lr_ratio,
         weight_decay=0.0,
         grad_clip=1.0,
         log_every=10,
@@ -695,9 +706,17 @@ def cmd_train(args: argparse.Namespace) -> None:
     callbacks: list[Callback] = [PhaseClock(data), check]
     if args.time_budget > 0:
         callbacks.insert(0, TimeBudget(args.time_budget))
-    result = train(
-        build_model, cfg, data, callbacks=callbacks, loss_fn=make_loss(args.answer_weight, args.lm_weight), device="cpu"
-    )
+    build = build_model
+    if args.init:
+        init_dir = Path(args.init)
+
+        def build() -> nn.Module:  # warm start: weights only (fresh optimizer, step 0)
+            model = build_model()
+            model.load_state_dict(_load_latest(init_dir).state_dict(), strict=True)
+            logger.info("warm start from %s", init_dir)
+            return model
+
+    result = train(build, cfg, data, callbacks=callbacks, loss_fn=make_loss(args.answer_weight, args.lm_weight), device="cpu")
     final = class_accuracy(_load_latest(out), heldout)
     recipe = {
         "args": {k: v for k, v in vars(args).items() if k != "func"},
@@ -708,6 +727,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "train_elapsed_s": result.elapsed_s,
         "heldout_accuracy": final,
         "checks": check.history,
+        "phase_bounds": data.bounds,
         "machine": f"{platform.machine()} CPU, {args.threads} thread(s)",
         "finished": timestamp(),
     }
@@ -781,8 +801,9 @@ backend = get_backend("hf", model="eren/demo-reader")   # no network; registered
 ```
 
 Generation: greedy; answers are bytes, so give it `max_new_tokens` >= 32 (`It's impossible to say` is 22 bytes;
-`eren --backend demo` uses {max_new}). Prompts: EREN's templates unchanged; `eren --backend demo` cuts each note to
-{note_chars} characters (at a word boundary) so that five notes stay within the lengths the model was trained on.
+`eren --backend demo` uses {max_new}). Prompts: EREN's templates unchanged, with **k = {k} notes** (it was trained on
+1-{k} notes per prompt; `eren --backend demo` defaults to `--k {k}`, so give `--k {k}` with `--backend hf`). Prompts
+up to {seq_len} bytes were trained; with k = {k} the real CounterFact-Hard / FEVER prompts are 265-272 bytes (median).
 
 ## Model
 
@@ -802,11 +823,14 @@ python tools/train_demo_reader.py export --out runs/demo-reader
 python tools/train_demo_reader.py card
 ```
 
-- Curriculum by step ({phases}): phase 0 repeat 60 % / key-value lookup 40 %; phase 1 repeat 10 % / lookup 40 % /
-  reader prompts 50 %; phase 2 repeat 8 % / lookup 12 % / reader 80 %. Reader prompts: QA reading 60 % (half
-  answerable: the matching note is among the k <= 5 notes, at rank 1 with p = 0.6; half unanswerable: the notes hold
-  near misses -- the same subject with other relations, the same relation about other subjects), fact checking 25 %
-  (Yes / No / impossible = 25 / 25 / 50 %), closed book 15 %.
+- {init}
+- Curriculum gated on held-out accuracy (`--phases {phases}`, gate {gate:.0%}; phase starts at steps {bounds}):
+  phase 0 repeat 70 % / key-value lookup 30 % until repeat >= the gate; phase 1 repeat 30 % / lookup 70 % until
+  lookup >= the gate; phase 2 repeat 10 % / lookup 20 % / QA reading + closed book 70 % until both QA classes
+  (answer, abstain) >= the gate; phase 3 repeat 8 % / lookup 14 % / all reader prompts 78 %, fact checking added.
+  Reader prompts: QA reading 60 % (half answerable: the matching note is among the k <= {k} notes, at rank 1 with
+  p = 0.6; half unanswerable: the notes hold near misses -- the same subject with other relations, the same relation
+  about other subjects), fact checking 25 % (Yes / No / impossible = 25 / 25 / 50 %), closed book 15 %.
 - Loss: {answer_weight} x the loss on the answer bytes + {lm_weight} x the next-byte loss on the other bytes. AdamW,
   lr {lr} (constant after {warmup} warm-up steps), batch {batch} windows of {seq_len} bytes, {steps} steps,
   {minutes:.1f} min on {machine} (`nice -n 10`, shared box). Final training loss {final_loss:.4f}.
@@ -849,12 +873,22 @@ def cmd_card(args: argparse.Namespace) -> None:
         f"OMP_NUM_THREADS=1 nice -n 10 python tools/train_demo_reader.py train --out runs/demo-reader "
         f"--examples {a['examples']} --seq-len {a['seq_len']} --batch {a['batch']} --lr {a['lr']} "
         f"--warmup {a['warmup']} --phases {a['phases']} --answer-weight {a['answer_weight']} "
-        f"--lm-weight {a['lm_weight']} --max-steps {a['max_steps']} --time-budget {a['time_budget']} --seed {a['seed']}"
+        f"--lm-weight {a['lm_weight']} --max-steps {a['max_steps']} --time-budget {a['time_budget']} --seed {a['seed']} "
+        f"--heldout {a['heldout']}" + (f" --init {a['init']}" if a.get("init") else "")
+    )
+    init = (
+        f"Warm start: the weights of the third session's 4,101-step checkpoint ({a['init']}; same shape, trained 40 "
+        "min on the previous fixed-step curriculum with k <= 5), then this recipe with a fresh optimizer."
+        if a.get("init")
+        else "Trained from scratch."
     )
     text = CARD.format(
         n_params=sum(p.numel() for p in model.parameters()),
         max_new=MAX_NEW_TOKENS,
-        note_chars=DEMO_NOTE_CHARS,
+        k=K_MAX,
+        init=init,
+        gate=a.get("gate", 0.9),
+        bounds=recipe.get("phase_bounds", "-"),
         shape=", ".join(f"{k}={v}" for k, v in MODEL_KWARGS.items()),
         n_rel=len(RELATIONS),
         inv=INVENTED_RELATION_SHARE,
@@ -886,17 +920,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="verb", required=True)
     p = sub.add_parser("train", help="train the demo reader from scratch on CPU")
     p.add_argument("--out", default="runs/demo-reader")
-    p.add_argument("--examples", type=int, default=20000, help="generated training examples per curriculum phase")
+    p.add_argument("--examples", type=int, default=40000, help="generated training examples per curriculum phase")
     p.add_argument("--heldout", type=int, default=24, help="generated held-out examples per class for the check")
     p.add_argument("--seq-len", type=int, default=383, help="window length - 1 in bytes (longer examples are dropped)")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--schedule", default="constant", help="lc_core.train schedule: constant, cosine, wsd, ...")
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="cosine/wsd: final lr / --lr")
+    p.add_argument("--start-phase", type=int, default=0, help="--phases gate: begin at this curriculum phase")
     p.add_argument(
         "--phases",
         default="gate",
-        help="steps at which phases 1 and 2 of the curriculum begin ('300,900': the 2026-12-05 run), or 'gate': "
-        "when the held-out repeat, then lookup accuracy reaches --gate",
+        help="steps at which phases 1, 2 and 3 of the curriculum begin, or 'gate': when the held-out repeat, then "
+        "lookup, then QA reading (answer and abstain) accuracy reaches --gate",
     )
     p.add_argument("--gate", type=float, default=0.9, help="--phases gate: held-out exact accuracy that ends a phase")
     p.add_argument("--max-steps", type=int, default=20000, help="upper bound (with --time-budget)")
@@ -909,6 +946,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared, oversubscribed box)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--init", default=None, help="warm start: weights of the newest checkpoint of this run directory")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("export", help="write the newest checkpoint as the packaged HF folder")
     p.add_argument("--out", default="runs/demo-reader")

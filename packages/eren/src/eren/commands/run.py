@@ -11,6 +11,24 @@ from eren.commands.notes import add_notebook_argument
 from lc_core.cli import UserError, parse_key_values
 
 BACKENDS = ("scripted", "demo", "hf", "openai", "vllm")
+# --backend demo: eren/demo-reader was trained on prompts of at most DEMO_K notes and writes bytes (answers up to 22)
+DEMO_K = 3
+DEMO_MAX_NEW_TOKENS = 48
+
+
+def _k(args: argparse.Namespace) -> int:
+    """``--k``, else 3 for the demo reader (its training k) and 5 (the paper's) for every other reader."""
+    if args.k is not None:
+        return int(args.k)
+    return DEMO_K if getattr(args, "backend", None) == "demo" else 5
+
+
+def _max_new_tokens(args: argparse.Namespace) -> int | None:
+    if args.max_new_tokens is None and args.backend == "demo":
+        return DEMO_MAX_NEW_TOKENS
+    return args.max_new_tokens
+
+
 METHODS = ("eren", "one-step", "unedited", "serac", "ike")
 
 
@@ -23,7 +41,9 @@ def add_retriever_arguments(p: argparse.ArgumentParser) -> None:
         "or a sentence-transformers folder",
     )
     p.add_argument("--ann", choices=["faiss"], default=None, help="approximate dense search above 100k notes")
-    p.add_argument("--k", type=int, default=5, help="notes shown to the reader per query")
+    p.add_argument(
+        "--k", type=int, default=None, help="notes shown to the reader per query (default 5; 3 with --backend demo)"
+    )
 
 
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,7 +58,12 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", default=None, help="openai: the server, e.g. http://127.0.0.1:8000/v1 (key: OPENAI_API_KEY)")
     p.add_argument("--device", default="auto", help="hf: auto, cpu, cuda...")
     p.add_argument("--chat", action="store_true", help="send prompts as chat user messages (instruction/chat models)")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="generation limit (default 20 free-form, 10 with options)")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="generation limit (default 20 free-form, 10 with options; 48 with --backend demo)",
+    )
     p.add_argument("--backend-arg", action="append", default=[], metavar="KEY=VALUE", help="extra backend argument")
     p.add_argument("--method", choices=METHODS, default="eren", help="eren (abstain and fall back) or a baseline")
     p.add_argument("--serac-threshold", type=float, default=0.5, help="serac: top-1 score needed to be in scope")
@@ -83,10 +108,10 @@ def _reader_config(args: argparse.Namespace, task: str) -> Any:
     return ReaderConfig(
         task=task,
         method=args.method,
-        k=args.k,
+        k=_k(args),
         chat=args.chat,
         serac_threshold=args.serac_threshold,
-        max_new_tokens=args.max_new_tokens,
+        max_new_tokens=_max_new_tokens(args),
     )
 
 
@@ -111,7 +136,7 @@ def search(args: argparse.Namespace) -> int:
     from eren.editor import Editor
 
     ed = Editor(_NoModel(), _open(args), _retriever(args))
-    for q, row in zip(args.query, ed.retrieve(args.query, args.k)):
+    for q, row in zip(args.query, ed.retrieve(args.query, _k(args))):
         print(q)
         for n, s in row:
             print(f"  {s:8.4f}  {n.id}\t{n.text}")
@@ -200,12 +225,12 @@ def eval_(args: argparse.Namespace) -> int:
             method=m,
             retriever=args.retriever,
             embedder=args.embedder,
-            k=args.k,
+            k=_k(args),
             match=args.match,
             chat=args.chat,
             serac_threshold=args.serac_threshold,
             sequential=args.sequential,
-            max_new_tokens=args.max_new_tokens,
+            max_new_tokens=_max_new_tokens(args),
         )
         res = run_eval(ds, backend, settings, out=args.out, eval_config=cfg)
         met = res["metrics"]
