@@ -35,6 +35,14 @@ def test_examples_keys_and_depths():
     assert make_examples([1024], 4, seed=3) == ex[:4]  # seeded
 
 
+def test_depth_range_spreads_needles_inside_it():
+    ex = make_examples([4096], 4, seed=3, depth_range=(0.9, 1.0))
+    assert [round(e["depth"], 4) for e in ex] == [0.9125, 0.9375, 0.9625, 0.9875]
+    assert [e["answer"] for e in ex] == [e["answer"] for e in make_examples([4096], 4, seed=3)]  # same keys
+    with pytest.raises(ValueError, match="depth_range"):
+        make_examples([4096], 4, depth_range=(0.5, 0.2))
+
+
 def test_needle_block_index():
     ex = {"length": 4096, "depth": 0.6, "answer": "00042", "template": "stuffed"}
     t = TEMPLATES["stuffed"]

@@ -72,6 +72,10 @@ def add_passkey_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=10, help="samples per length (depths (i+0.5)/n)")
     p.add_argument("--template", choices=("stuffed", "demo"), default="stuffed", help="the original's strings or the demo's")
     p.add_argument("--seed", type=int, default=0, help="passkey seed")
+    p.add_argument(
+        "--depth-range", nargs=2, type=float, default=[0.0, 1.0], metavar=("LO", "HI"),
+        help="spread the needle depths over [LO, HI] (default 0 1: the original's (i+0.5)/n)",
+    )  # fmt: skip
     p.add_argument("--max-new-tokens", type=int, default=6, help="greedy tokens to decode")
     p.add_argument("--shard", default="0/1", help="i/n: run every n-th example from i")
     p.add_argument("--limit", type=int, help="only the first examples")

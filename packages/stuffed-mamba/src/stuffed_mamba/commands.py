@@ -157,11 +157,17 @@ def _hooks_factory(spec: Any) -> Any:
 def passkey(args: argparse.Namespace) -> int:
     import tempfile
 
+    from lc_core.cli import UserError
     from lc_core.eval import EvalConfig, Prepared, evaluate, parse_shard
     from lc_core.inference import GenerationConfig
     from stuffed_mamba.passkey import StreamingBackend, build_prompt, heatmap, make_examples, prompt_tokens, score
 
-    examples = make_examples(args.lengths, args.samples, seed=args.seed, template=args.template)
+    try:
+        examples = make_examples(
+            args.lengths, args.samples, seed=args.seed, template=args.template, depth_range=tuple(args.depth_range)
+        )
+    except ValueError as e:
+        raise UserError(str(e)) from None
     method = "none"
     if args.backend == "stream":
         from stuffed_mamba.models import load_model

@@ -67,16 +67,30 @@ TEMPLATES: dict[str, PasskeyTemplate] = {
 }
 
 
-def make_examples(lengths: Sequence[int], samples: int, *, seed: int = 0, template: str = "stuffed") -> list[dict[str, Any]]:
-    """``samples`` examples per length: id, length (tokens), depth ``(i + 0.5) / n``, 5-digit key, template name."""
+def make_examples(
+    lengths: Sequence[int],
+    samples: int,
+    *,
+    seed: int = 0,
+    template: str = "stuffed",
+    depth_range: tuple[float, float] = (0.0, 1.0),
+) -> list[dict[str, Any]]:
+    """``samples`` examples per length: id, length (tokens), depth ``(i + 0.5) / n``, 5-digit key, template name.
+
+    ``depth_range=(lo, hi)`` spreads the depths over ``[lo, hi]`` instead (``lo + (hi − lo)(i + 0.5)/n``), e.g. to
+    place every needle inside a Method-3 window at the end of a long prompt; the default is the original protocol.
+    """
     if template not in TEMPLATES:
         raise ValueError(f"template must be one of {sorted(TEMPLATES)}, got {template!r}")
+    lo, hi = depth_range
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise ValueError(f"depth_range must satisfy 0 <= lo <= hi <= 1, got {depth_range}")
     rng = random.Random(seed)
     out = []
     for length in lengths:
         for i in range(samples):
             key = f"{rng.randrange(100000):05d}"
-            depth = (i + 0.5) / samples
+            depth = lo + (hi - lo) * (i + 0.5) / samples
             out.append(
                 {"id": f"L{length}-d{i:03d}", "length": int(length), "depth": depth, "answer": key, "template": template}
             )
