@@ -18,6 +18,13 @@ ANALYZE = {
     "traces": {"0": {"positions": [128, 256, 512], "rms": [[1.0, 1.0], [1.0, 2.0], [1.1, 8.0]]}},
     "exploding_heads": [{"layer": 0, "head": 1, "ref": 1.0, "max": 8.0, "ratio": 8.0, "first_position": 512}],
 }
+CAPACITY = {
+    "rows": [
+        {"d_state": 4, "N_S": 1840, "recall_curve": [[97, 0.5], [161, 0.6], [1057, 0.7]]},
+        {"d_state": 64, "N_S": 17920, "recall_curve": [[97, 0.01], [161, 0.02], [1057, 0.09]]},
+    ],
+    "fits": {},
+}
 
 
 def _write(tmp_path, name, rec):
@@ -26,7 +33,7 @@ def _write(tmp_path, name, rec):
     return str(p)
 
 
-@pytest.mark.parametrize(("name", "rec"), [("passkey", PASSKEY), ("loss", LOSS), ("analyze", ANALYZE)])
+@pytest.mark.parametrize(("name", "rec"), [("passkey", PASSKEY), ("loss", LOSS), ("analyze", ANALYZE), ("capacity", CAPACITY)])
 def test_each_kind_writes_a_png(tmp_path, name, rec):
     out = tmp_path / f"{name}.png"
     assert main(["plot", _write(tmp_path, name, rec), "--plot", str(out), "--train-length", "400"]) == 0
@@ -48,7 +55,7 @@ def test_heatmaps_of_several_results_join_their_lengths(tmp_path):
 
 
 def test_kind_detection():
-    assert [result_kind(r) for r in (PASSKEY, LOSS, ANALYZE)] == ["heatmap", "loss", "state"]
+    assert [result_kind(r) for r in (PASSKEY, LOSS, ANALYZE, CAPACITY)] == ["heatmap", "loss", "state", "capacity"]
     with pytest.raises(ValueError, match="heatmap"):
         result_kind({"rows": []})
 

@@ -347,7 +347,13 @@ def train_long(args: argparse.Namespace) -> int:
 def plot(args: argparse.Namespace) -> int:
     from lc_core.cli import UserError
     from lc_core.io import DataError, read_json_object
-    from stuffed_mamba.plots import heatmap_from_results, loss_from_results, result_kind, state_from_result
+    from stuffed_mamba.plots import (
+        capacity_from_result,
+        heatmap_from_results,
+        loss_from_results,
+        result_kind,
+        state_from_result,
+    )
 
     records, kinds = [], set()
     for path in args.results:
@@ -369,6 +375,10 @@ def plot(args: argparse.Namespace) -> int:
             raise UserError(str(e)) from None
     elif kind == "loss":
         out = loss_from_results(records, args.plot, train_length=args.train_length)
+    elif kind == "capacity":
+        if len(records) > 1:
+            raise UserError(f"a capacity plot takes one result, got {len(records)}")
+        out = capacity_from_result(records[0], args.plot, train_length=args.train_length)
     else:
         try:
             out = state_from_result(records[0], args.plot, top=args.top, train_length=args.train_length)

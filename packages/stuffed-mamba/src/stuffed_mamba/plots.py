@@ -74,7 +74,28 @@ def result_kind(record: Mapping[str, Any]) -> str:
         return "loss"
     if "traces" in record:
         return "state"
-    raise ValueError("not a passkey, loss-curve or analyze result (no 'heatmap', 'curve' or 'traces' key)")
+    if "rows" in record and any("recall_curve" in r for r in record["rows"]):
+        return "capacity"
+    raise ValueError(
+        "not a passkey, loss-curve, analyze or lexicon capacity result (no 'heatmap', 'curve', 'traces' or "
+        "'rows' with recall curves)"
+    )
+
+
+def capacity_from_result(record: Mapping[str, Any], path: str, *, train_length: int | None = None) -> Path:
+    """Loss of the recallable letters vs position, one line per state size, of a lexicon ``capacity --sweep``
+    result (log-log; the training length dashed)."""
+    curves = {}
+    for r in record["rows"]:
+        if "recall_curve" not in r:
+            continue
+        x, y = zip(*r["recall_curve"]) if r["recall_curve"] else ((), ())
+        curves[f"d_state {r['d_state']} (N_S {r['N_S']:,})"] = (x, y)
+    return line_plot(
+        curves, path, title="recallable-letter loss vs position", xlabel="position (tokens)",
+        ylabel="loss (nats)", logx=True, logy=True,
+        vlines={"training length": float(train_length)} if train_length else None,
+    )  # fmt: skip
 
 
 def heatmap_from_results(records: Sequence[Mapping[str, Any]], path: str, *, title: str | None = None) -> Path:

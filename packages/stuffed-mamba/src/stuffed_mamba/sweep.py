@@ -30,7 +30,7 @@ from typing import Any
 
 from lc_core.logging import get_logger
 
-__all__ = ["SweepConfig", "run_sweep", "fit_sweep", "detect_collapse"]
+__all__ = ["SweepConfig", "run_sweep", "fit_sweep", "detect_collapse", "copy_recall"]
 
 logger = get_logger(__name__)
 
@@ -70,6 +70,10 @@ class SweepConfig:
         word_min: shortest lexicon word.
         word_max: longest lexicon word.
         drift: lexicon drift per word.
+        eval_docs: lexicon documents the loss curves are averaged over (``data="lexicon"``).
+        recall_periods: (``data="lexicon"``) periods ``P`` at which to measure copy recall: a one-word lexicon of a
+            ``P``-letter word, top-1 accuracy on its recallable letters; ``t_recall`` is then the longest ``P`` whose
+            accuracy (and that of every shorter one) is ``>= threshold``.
     """
 
     d_states: Sequence[int] = (4, 8, 16)
@@ -100,6 +104,8 @@ class SweepConfig:
     word_min: int = 3
     word_max: int = 6
     drift: float = 0.0
+    eval_docs: int = 1
+    recall_periods: Sequence[int] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,34 +137,65 @@ def _measure_lexicon(model: Any, cfg: SweepConfig, encode: Any) -> dict[str, Any
     import torch
 
     from stuffed_mamba.lexicon import LexiconSpec, lexicon_text
-    from stuffed_mamba.loss import loss_curve
+    from stuffed_mamba.loss import bucket_means, loss_curve
 
     model.eval()
     spec = LexiconSpec(lexicon_size=cfg.lexicon_size, word_min=cfg.word_min, word_max=cfg.word_max, drift=cfg.drift)
     length = cfg.loss_length or max(cfg.eval_lengths)
-    text, recallable = lexicon_text(length, spec, seed=1_000_000 + cfg.seed)
-    curve = loss_curve(model, torch.tensor(encode(text)), bucket=cfg.loss_bucket, progress=False, keep_losses=True)
-    pts = [(int(c), float(m)) for c, m in zip(curve.centres, curve.means)]
+    losses_all, masks = [], []
+    for d in range(cfg.eval_docs):  # per-position mean over eval_docs documents (each its own lexicon)
+        text, recallable = lexicon_text(length, spec, seed=1_000_000 + cfg.seed + d)
+        one = loss_curve(model, torch.tensor(encode(text)), bucket=cfg.loss_bucket, progress=False, keep_losses=True)
+        assert one.losses is not None
+        losses_all.append(one.losses.double())
+        masks.append(torch.from_numpy(recallable[1:]))  # entry t of the losses scores token t + 1
+    stacked, mstack = torch.stack(losses_all), torch.stack(masks)
+    centres, means = bucket_means(stacked.mean(0), cfg.loss_bucket)
+    pts = [(int(c), float(m)) for c, m in zip(centres, means)]
     edge = cfg.in_length or cfg.seq_len
     found = detect_collapse(pts, edge=edge, in_length=edge, factor=cfg.collapse_factor)
-    losses = curve.losses
-    assert losses is not None
-    mask = torch.from_numpy(recallable[1:])  # entry t of the losses scores token t + 1
-    # recallable letters only: per bucket, the mean over its recallable positions (buckets without any are skipped)
-    # (same buckets as bucket_means: first and last dropped)
+    # recallable letters only, pooled over the documents (same buckets as bucket_means: first and last dropped)
     rpts = []
     b = cfg.loss_bucket
-    for lo in list(range(0, losses.numel(), b))[1:-1]:
-        sel = mask[lo : lo + b]
+    for lo in list(range(0, stacked.shape[1], b))[1:-1]:
+        sel = mstack[:, lo : lo + b]
         if bool(sel.any()):
-            rpts.append((lo + 1 + b // 2, float(losses[lo : lo + b][sel].double().mean())))
+            rpts.append((lo + 1 + b // 2, float(stacked[:, lo : lo + b][sel].mean())))
     rec = detect_collapse(rpts, edge=edge, in_length=edge, factor=cfg.collapse_factor)
+    acc = {p: copy_recall(model, p, encode, length=edge, docs=cfg.eval_docs, seed=cfg.seed) for p in cfg.recall_periods}
+    t_recall = None
+    if acc:
+        t_recall = 0
+        for p in sorted(acc):
+            if acc[p] < cfg.threshold:
+                break
+            t_recall = p
     return {
-        "passkey": {}, "t_recall": None, **found,
+        "passkey": {}, "t_recall": t_recall, "recall_acc": {str(p): round(a, 4) for p, a in acc.items()}, **found,
         "t_collapse_recall": rec["t_collapse"], "recall_level": rec["loss_level"],
         "recall_peak_ratio": rec["loss_peak_ratio"],
         "loss_curve": [[c, round(m, 5)] for c, m in pts], "recall_curve": [[c, round(m, 5)] for c, m in rpts],
     }  # fmt: skip
+
+
+def copy_recall(model: Any, period: int, encode: Any, *, length: int, docs: int = 1, seed: int = 0) -> float:
+    """Top-1 accuracy of ``model`` on the recallable letters of ``docs`` one-word lexicon documents of ``length``
+    tokens whose word has ``period`` letters (the word repeats every ``period + 1`` tokens): how well the model copies
+    from ``period + 1`` tokens back."""
+    import torch
+
+    from stuffed_mamba.lexicon import LexiconSpec, lexicon_text
+
+    spec = LexiconSpec(lexicon_size=1, word_min=period, word_max=period)
+    hit = total = 0
+    for d in range(docs):
+        text, recallable = lexicon_text(length, spec, seed=2_000_000 + seed + d)
+        ids = torch.tensor([encode(text)])
+        logits = model(input_ids=ids[:, :-1], use_cache=False).logits[0]
+        mask = torch.from_numpy(recallable[1:])
+        hit += int((logits.argmax(-1) == ids[0, 1:])[mask].sum())
+        total += int(mask.sum())
+    return hit / max(1, total)
 
 
 def detect_collapse(pts: Sequence[tuple[float, float]], *, edge: int, in_length: int | None, factor: float) -> dict[str, Any]:
