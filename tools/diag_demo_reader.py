@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -23,8 +24,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--relations", default=None, help="as train --relations (the ablation's world)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.relations:
+        T.restrict_relations(args.relations)
+    # question template -> regex capturing the subject (named relations only; invented ones are skipped)
+    q_res = [
+        re.compile("^" + re.escape(q).replace(re.escape("{s}"), "(.+)") + "$") for _, qs, _ in T.RELATIONS.values() for q in qs
+    ]
     model = T._load_latest(Path(args.run))
     world = T.World(random.Random("eren-demo-reader/diag"))
     exs = []
@@ -44,6 +52,10 @@ def main() -> None:
             notes = e.prompt.split("\n\n")[1].split("\n")
             q = e.prompt.rsplit("\n\n", 1)[1]
             keys = [f"{e.kind}", f"{e.kind} k={len(notes)}"]
+            subj = next((m.group(1) for r in q_res if (m := r.match(q))), None)
+            if e.kind == "qa-abstain" and subj is not None:
+                same = any(re.search(rf"(^|\W){re.escape(subj)}(\W|$)", n) for n in notes)
+                keys.append(f"qa-abstain {'same-subject' if same else 'other-subjects'} notes")
             if e.kind == "qa-answer":
                 rank = next(i for i, n in enumerate(notes) if e.target in n)
                 keys.append(f"qa-answer rank={rank + 1}")
@@ -52,7 +64,6 @@ def main() -> None:
                 s[0] += exact
                 s[1] += decision
                 s[2] += 1
-            del q
     print(f"{'class':28s} {'n':>4s} {'exact %':>8s} {'decision %':>10s}")
     for key in sorted(stats):
         ex, dec, n = stats[key]

@@ -1,8 +1,9 @@
 """Recipe for eren's demo reader ``eren/demo-reader``: generate data, train, export, evaluate, write the card.
 
-STATUS (2026-12-05, third session): no model is shipped. In 40 minutes of one core (4,101 steps) this recipe reached
-held-out greedy accuracy of 30 % on answerable questions and 80 % on unanswerable ones, and fact checking stayed a
-constant answer; the curriculum advanced before copying was learned. See the eren README ("Demo reader").
+STATUS (2026-12-05, fourth session): no model is shipped. With the gated curriculum, k <= 3 notes and a warm start,
+repeat and lookup pass their 90 % gates, but QA reading stalls at 27-39 % (answerable) / 47-71 % (unanswerable)
+held-out exact accuracy; the model keys on the relation phrase, not the subject. A two-relation ablation
+(``--relations capital,headquarters``) reaches 66 % / 78 % in 20 minutes. See the eren README ("Demo reader").
 
 A small GQA transformer (lc-core ``lc-gqa``) over UTF-8 bytes (ByT5 ids: pad 0, eos 1, byte b -> b + 3) is trained
 from scratch with :func:`lc_core.train.train` on CPU to do what EREN asks of its reader, in EREN's byte-exact prompts

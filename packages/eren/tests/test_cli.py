@@ -99,3 +99,17 @@ def test_demo_backend_without_the_model_is_a_one_line_error(tmp_path, capsys):
     assert main(["ask", "--notebook", db, "--backend", "demo", "What is the capital of Brimvale?"]) == 2
     first = capsys.readouterr().err.strip().splitlines()[0]
     assert first.startswith("eren: error: the demo reader is not in this install")
+
+
+def test_demo_backend_defaults_to_its_training_k_and_byte_answers():
+    import argparse
+
+    from eren.commands.run import DEMO_K, DEMO_MAX_NEW_TOKENS, _k, _max_new_tokens
+
+    demo = argparse.Namespace(backend="demo", k=None, max_new_tokens=None)
+    assert (_k(demo), _max_new_tokens(demo)) == (DEMO_K, DEMO_MAX_NEW_TOKENS) == (3, 48)
+    hf = argparse.Namespace(backend="hf", k=None, max_new_tokens=None)
+    assert (_k(hf), _max_new_tokens(hf)) == (5, None)
+    given = argparse.Namespace(backend="demo", k=2, max_new_tokens=7)
+    assert (_k(given), _max_new_tokens(given)) == (2, 7)
+    assert _k(argparse.Namespace(k=None)) == 5  # `eren search` has no backend
